@@ -1,0 +1,1 @@
+//! The digest written as .eml files to a folder: the zero-config transport.

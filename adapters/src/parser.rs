@@ -1,0 +1,1 @@
+//! Raw RFC 822 messages to ParsedMessage, on mail-parser (R-CAP-3).

@@ -1,0 +1,1 @@
+//! The transport selector (R-DIG-2): Gmail-DWD, else SMTP; or the outbox.

@@ -1,0 +1,1 @@
+//! The Spark narrator: an OpenAI-compatible chat completion per user.

@@ -1,0 +1,1 @@
+//! The SeaORM store on SQLite and PostgreSQL.

@@ -1,0 +1,1 @@
+//! Capture: turning Gmail messages into stored email (R-CAP-2 … R-CAP-7).

@@ -1,0 +1,1 @@
+//! Email-level direction: outbound iff the sender is one of our mailboxes.

@@ -1,0 +1,1 @@
+//! Which rows count: live sightings of active users, investor-linked email only.

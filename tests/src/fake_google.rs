@@ -1,0 +1,1 @@
+//! Test support: fake_google.
