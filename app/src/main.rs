@@ -1,1 +1,5 @@
-fn main() {}
+//! The `mailroom` binary.
+
+fn main() -> std::process::ExitCode {
+    mailroom_app::cli::run()
+}

@@ -1,0 +1,108 @@
+//! Bearer JWTs (HS256, claims `sub` = the user's email and `exp`), minted by
+//! `mailroom token` and checked on every API request. The user's role and
+//! `is_active` are read from the database on each request, never from the
+//! token, so a demoted or deactivated user loses access at once.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::JwtSecret;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+}
+
+/// Why a token was refused. The text goes to the client, so it names the
+/// problem without echoing the token.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejected {
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid")]
+    Invalid,
+}
+
+/// Signs a token for `email` valid for `ttl` from `now`.
+pub fn mint(secret: &JwtSecret, email: &str, ttl: Duration, now: Timestamp) -> anyhow::Result<String> {
+    let iat = now.as_second();
+    let ttl = i64::try_from(ttl.as_secs()).map_err(|_| anyhow::anyhow!("ttl is too long"))?;
+    let claims = Claims { sub: email.to_string(), exp: iat + ttl, iat };
+    Ok(jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret.expose()),
+    )?)
+}
+
+/// Checks the signature and expiry; returns the claims.
+pub fn verify(secret: &JwtSecret, token: &str) -> Result<Claims, TokenRejected> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 5;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.expose()), &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenRejected::Expired,
+            _ => TokenRejected::Invalid,
+        })
+}
+
+/// Parses `30m`, `1h`, `7d` or plain seconds.
+pub fn parse_ttl(input: &str) -> Result<Duration, String> {
+    let s = input.trim();
+    let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = digits.parse().map_err(|_| format!("`{input}` is not a duration like 30m, 1h or 7d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("`{input}` is not a duration like 30m, 1h or 7d")),
+    };
+    if secs == 0 || secs > 366 * 86_400 {
+        return Err("the ttl must be between 1 second and 366 days".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(s: &str) -> JwtSecret {
+        JwtSecret::new(s.repeat(8))
+    }
+
+    #[test]
+    fn a_minted_token_verifies_and_carries_the_email() {
+        let s = secret("abcd");
+        let t = mint(&s, "ann@fund.com", Duration::from_secs(60), Timestamp::now()).unwrap();
+        assert_eq!(verify(&s, &t).unwrap().sub, "ann@fund.com");
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_or_expired_is_refused() {
+        let t = mint(&secret("abcd"), "ann@fund.com", Duration::from_secs(60), Timestamp::now()).unwrap();
+        assert_eq!(verify(&secret("wxyz"), &t), Err(TokenRejected::Invalid));
+        let old = Timestamp::now() - jiff::SignedDuration::from_hours(2);
+        let expired = mint(&secret("abcd"), "ann@fund.com", Duration::from_secs(60), old).unwrap();
+        assert_eq!(verify(&secret("abcd"), &expired), Err(TokenRejected::Expired));
+        assert_eq!(verify(&secret("abcd"), "not.a.jwt"), Err(TokenRejected::Invalid));
+    }
+
+    #[test]
+    fn ttls_parse_with_units_and_refuse_nonsense() {
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert!(parse_ttl("0").is_err());
+        assert!(parse_ttl("1y").is_err());
+        assert!(parse_ttl("h").is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! The command line: `serve`, `migrate`, `token`, `directory import`, `openapi`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use mailroom_ports::EmailAddress;
+
+use crate::config::Config;
+use crate::http::error::DisplayChain;
+use crate::wiring::{self, Overrides};
+use crate::{auth, directory, http, schedulers, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "mailroom", version, about = "The email side of the fund's CRM: Gmail capture, proposals, drafts, and the daily admin digest.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Migrate the database, then run the HTTP API and the schedulers.
+    Serve,
+    /// Migrate the database and exit.
+    Migrate,
+    /// Mint a bearer token for a user, for local use.
+    Token {
+        #[arg(long)]
+        email: String,
+        /// How long it is valid: 30m, 1h, 7d or seconds.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+    },
+    /// The CRM directory mirror.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
+    /// Print the OpenAPI document (or write it to a file).
+    Openapi {
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DirectoryCommand {
+    /// Upsert users, investors and contacts from a JSON file (as PUT /api/admin/directory).
+    Import { file: PathBuf },
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi { out } = &cli.command {
+        return print_openapi(out.as_deref());
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mailroom: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mailroom: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailroom: {}", DisplayChain(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_openapi(out: Option<&std::path::Path>) -> ExitCode {
+    let doc = http::openapi_json();
+    match out {
+        None => {
+            println!("{doc}");
+            ExitCode::SUCCESS
+        }
+        Some(path) => match std::fs::write(path, format!("{doc}\n")) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("mailroom: cannot write {}: {e}", path.display());
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            wiring::connect_store(&config).await?;
+            println!("database migrated");
+            Ok(())
+        }
+        Command::Token { email, ttl } => {
+            let email = EmailAddress::parse(&email).context("--email")?;
+            let ttl = auth::parse_ttl(&ttl).map_err(anyhow::Error::msg).context("--ttl")?;
+            let store = wiring::connect_store(&config).await?;
+            let secret = wiring::jwt_secret(&config, store.as_ref()).await?;
+            use mailroom_ports::Store;
+            match store.user_by_email(&email).await? {
+                None => eprintln!("warning: no user {email} in the directory; the API will answer 401"),
+                Some(u) if !u.is_active => eprintln!("warning: {email} is inactive; the API will answer 403"),
+                Some(_) => {}
+            }
+            println!("{}", auth::mint(&secret, email.as_str(), ttl, jiff::Timestamp::now())?);
+            Ok(())
+        }
+        Command::Directory { command: DirectoryCommand::Import { file } } => {
+            let update = directory::parse_update_file(&file).map_err(anyhow::Error::msg)?;
+            let store = wiring::connect_store(&config).await?;
+            use mailroom_ports::Store;
+            let counts = store.upsert_directory(update).await?;
+            println!(
+                "directory imported: {} users, {} investors, {} contacts",
+                counts.users, counts.investors, counts.contacts
+            );
+            Ok(())
+        }
+        Command::Openapi { .. } => unreachable!("handled before the runtime starts"),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = wiring::build(&config, Overrides::default()).await?;
+    let listener = poem::listener::TcpListener::bind(config.bind);
+    tracing::info!(bind = %config.bind, "mailroom listening; API docs at /docs");
+    let server = poem::Server::new(listener).run(http::routes(state.clone()));
+    tokio::select! {
+        r = server => {
+            r.context("the HTTP server stopped")?;
+            tracing::warn!("the HTTP server stopped");
+        }
+        () = schedulers::digest_loop(state.clone()) => tracing::warn!("the digest scheduler stopped"),
+        () = schedulers::sync_loop(state.clone(), config.sync_interval) => tracing::warn!("the sync scheduler stopped"),
+        r = tokio::signal::ctrl_c() => {
+            r.context("failed to listen for ctrl-c")?;
+            tracing::info!("shutting down");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Captured mailboxes (SPEC §6 Mailboxes): list with sync state, add, enable
+//! or disable, and sync one now.
+
+use mailroom_domain::capture::{SyncError, SyncReport};
+use mailroom_ports::records::EmailAccount;
+use mailroom_ports::{AccountId, EmailAddress};
+use poem_openapi::param::Path;
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi, Tags};
+
+use crate::http::auth::BearerAuth;
+use crate::http::error::{ApiError, DisplayChain};
+use crate::http::types::ApiTimestamp;
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum Tag {
+    /// The Gmail mailboxes mailroom captures.
+    Mailboxes,
+}
+
+pub struct AccountsApi;
+
+#[derive(Debug, Object)]
+pub struct AccountEntry {
+    pub id: i64,
+    pub user_email: String,
+    pub email_address: String,
+    pub enabled: bool,
+    /// `new`, `syncing`, `idle` or `error`.
+    pub sync_state: String,
+    pub history_id: Option<String>,
+    /// The last sync error, redacted.
+    pub last_error: Option<String>,
+    pub last_synced_at: Option<ApiTimestamp>,
+    pub message_count: u64,
+}
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct NewAccount {
+    /// The CRM user who owns the mailbox.
+    pub user_email: String,
+    /// The Gmail address to capture.
+    pub email_address: String,
+}
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct AccountPatch {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Object)]
+pub struct SyncResult {
+    pub fetched: u32,
+    pub captured: u32,
+    pub matched: u32,
+    pub skipped: u32,
+    pub errors: u32,
+    pub full: bool,
+}
+
+fn entry(a: EmailAccount) -> AccountEntry {
+    AccountEntry {
+        id: a.id.0,
+        user_email: a.user_email.to_string(),
+        email_address: a.email_address.to_string(),
+        enabled: a.enabled,
+        sync_state: a.sync_state.as_str().into(),
+        history_id: a.history_id,
+        last_error: a.last_error,
+        last_synced_at: a.last_synced_at.map(Into::into),
+        message_count: a.message_count,
+    }
+}
+
+fn address(field: &str, value: &str) -> Result<EmailAddress, ApiError> {
+    EmailAddress::parse(value).map_err(|e| ApiError::unprocessable("invalid", format!("{field}: {e}")))
+}
+
+impl From<SyncError> for ApiError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::NotFound => ApiError::not_found("mailbox not found"),
+            SyncError::Disabled => ApiError::conflict("the mailbox is disabled"),
+            SyncError::Busy => ApiError::conflict("the mailbox is being synced right now"),
+            SyncError::Gmail(cause) => {
+                tracing::error!(error = %DisplayChain(&cause), "sync failed");
+                ApiError::bad_gateway("gmail_failed", "the sync did not complete; see the mailbox's last error")
+            }
+            SyncError::Store(s) => ApiError::from(s),
+        }
+    }
+}
+
+fn sync_result(r: SyncReport) -> SyncResult {
+    SyncResult { fetched: r.fetched, captured: r.captured, matched: r.matched, skipped: r.skipped, errors: r.errors, full: r.full }
+}
+
+#[OpenApi(tag = "Tag::Mailboxes")]
+impl AccountsApi {
+    /// Every captured mailbox with its sync state.
+    #[oai(path = "/api/email/accounts", method = "get")]
+    async fn list(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Json<Vec<AccountEntry>>, ApiError> {
+        auth.admin()?;
+        Ok(Json(state.store.list_accounts().await?.into_iter().map(entry).collect()))
+    }
+
+    /// Adds a mailbox to capture.
+    #[oai(path = "/api/email/accounts", method = "post")]
+    async fn create(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<NewAccount>) -> Result<Json<AccountEntry>, ApiError> {
+        auth.admin()?;
+        let user = address("user_email", &body.0.user_email)?;
+        let mailbox = address("email_address", &body.0.email_address)?;
+        Ok(Json(entry(state.store.create_account(&user, &mailbox).await?)))
+    }
+
+    /// Enables or disables a mailbox's capture.
+    #[oai(path = "/api/email/accounts/:id", method = "patch")]
+    async fn patch(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>, body: Json<AccountPatch>) -> Result<Json<AccountEntry>, ApiError> {
+        auth.admin()?;
+        Ok(Json(entry(state.store.set_account_enabled(AccountId(id.0), body.0.enabled).await?)))
+    }
+
+    /// Syncs one mailbox now.
+    #[oai(path = "/api/email/accounts/:id/sync", method = "post")]
+    async fn sync(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>) -> Result<Json<SyncResult>, ApiError> {
+        auth.admin()?;
+        let sync = self
+            .state
+            .sync
+            .as_ref()
+            .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;
+        Ok(Json(sync_result(sync.sync_account(AccountId(id.0)).await?)))
+    }
+}

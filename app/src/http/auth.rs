@@ -1,0 +1,55 @@
+//! The bearer-token security scheme: a valid token names a user, whose role
+//! and `is_active` are read from the database on every request.
+
+use mailroom_ports::records::{Role, User};
+use mailroom_ports::EmailAddress;
+use poem::Request;
+use poem_openapi::SecurityScheme;
+use poem_openapi::auth::Bearer;
+
+use crate::auth::{TokenRejected, verify};
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+/// An authenticated, active user.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
+pub struct BearerAuth(pub User);
+
+async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<User> {
+    let state = req
+        .data::<AppState>()
+        .ok_or_else(|| poem::Error::from(ApiError::unavailable("internal", "the service is not ready")))?;
+    let claims = verify(&state.jwt, &bearer.token).map_err(|e| {
+        poem::Error::from(ApiError::unauthorized(match e {
+            TokenRejected::Expired => "the token has expired",
+            TokenRejected::Invalid => "the token is not valid",
+        }))
+    })?;
+    let email = EmailAddress::parse(&claims.sub)
+        .map_err(|_| poem::Error::from(ApiError::unauthorized("the token is not valid")))?;
+    let user = state
+        .store
+        .user_by_email(&email)
+        .await
+        .map_err(|e| poem::Error::from(ApiError::internal(&e)))?
+        .ok_or_else(|| poem::Error::from(ApiError::unauthorized("the token names no known user")))?;
+    if !user.is_active {
+        return Err(ApiError::forbidden("this user is inactive").into());
+    }
+    Ok(user)
+}
+
+impl BearerAuth {
+    /// The user, if an admin.
+    ///
+    /// # Errors
+    /// `Forbidden` for a member.
+    pub fn admin(&self) -> Result<&User, ApiError> {
+        if self.0.role == Role::Admin {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::forbidden("this needs an admin"))
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! The directory mirror (SPEC §6 Directory): the CRM's users, investors and
+//! contacts, upserted idempotently.
+
+use mailroom_ports::records::{DirectoryCounts, DirectoryUpdate};
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi, Tags};
+
+use crate::http::auth::BearerAuth;
+use crate::http::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum Tag {
+    /// The CRM's directory, mirrored.
+    Directory,
+}
+
+pub struct DirectoryApi;
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct DirectoryUserBody {
+    pub email: String,
+    pub display_name: String,
+    /// `admin` or `member`.
+    pub role: String,
+    pub is_active: bool,
+}
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct DirectoryInvestorBody {
+    pub id: i64,
+    pub name: String,
+    #[oai(default)]
+    pub graveyard: bool,
+    #[oai(default)]
+    pub deleted: bool,
+    #[oai(default)]
+    pub domains: Vec<String>,
+}
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct DirectoryContactBody {
+    pub id: i64,
+    pub investor_id: i64,
+    pub name: String,
+    #[oai(default)]
+    pub emails: Vec<String>,
+    #[oai(default)]
+    pub deleted: bool,
+}
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct DirectoryBody {
+    #[oai(default)]
+    pub users: Vec<DirectoryUserBody>,
+    #[oai(default)]
+    pub investors: Vec<DirectoryInvestorBody>,
+    #[oai(default)]
+    pub contacts: Vec<DirectoryContactBody>,
+}
+
+/// Rows upserted, by kind.
+#[derive(Debug, Object)]
+pub struct DirectoryCountsBody {
+    pub users: u64,
+    pub investors: u64,
+    pub contacts: u64,
+}
+
+impl From<DirectoryCounts> for DirectoryCountsBody {
+    fn from(c: DirectoryCounts) -> Self {
+        Self { users: c.users, investors: c.investors, contacts: c.contacts }
+    }
+}
+
+impl DirectoryBody {
+    /// Checks every field through the same serde rules the CLI import uses,
+    /// so both paths accept and refuse the same files.
+    fn into_update(self) -> Result<DirectoryUpdate, ApiError> {
+        let value = serde_json::json!({
+            "users": self.users.into_iter().map(|u| serde_json::json!({
+                "email": u.email, "display_name": u.display_name, "role": u.role, "is_active": u.is_active,
+            })).collect::<Vec<_>>(),
+            "investors": self.investors.into_iter().map(|i| serde_json::json!({
+                "id": i.id, "name": i.name, "graveyard": i.graveyard, "deleted": i.deleted, "domains": i.domains,
+            })).collect::<Vec<_>>(),
+            "contacts": self.contacts.into_iter().map(|c| serde_json::json!({
+                "id": c.id, "investor_id": c.investor_id, "name": c.name, "emails": c.emails, "deleted": c.deleted,
+            })).collect::<Vec<_>>(),
+        });
+        crate::directory::parse_update_value(value).map_err(|e| ApiError::unprocessable("invalid", e))
+    }
+}
+
+#[OpenApi(tag = "Tag::Directory")]
+impl DirectoryApi {
+    /// Upserts users (by email), investors and contacts (by id); idempotent.
+    #[oai(path = "/api/admin/directory", method = "put")]
+    async fn put(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<DirectoryBody>) -> Result<Json<DirectoryCountsBody>, ApiError> {
+        auth.admin()?;
+        let update = body.0.into_update()?;
+        Ok(Json(state.store.upsert_directory(update).await?.into()))
+    }
+}

@@ -1,0 +1,85 @@
+//! Reply drafts (SPEC §6 Drafts, R-DRAFT-1..3): creates a Gmail draft in the
+//! thread for a human to send. Nothing here can send.
+
+use mailroom_domain::drafts::{DraftError, DraftRequest};
+use mailroom_ports::{AccountId, EmailId};
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi, Tags};
+
+use crate::http::auth::BearerAuth;
+use crate::http::error::{ApiError, DisplayChain};
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum Tag {
+    /// In-thread reply drafts; humans send them.
+    Drafts,
+}
+
+pub struct DraftsApi;
+
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct DraftBody {
+    pub email_id: i64,
+    /// The reply's text.
+    pub body: String,
+    /// Reply to everyone on the original (default: the sender only).
+    #[oai(default)]
+    pub reply_all: bool,
+    /// The mailbox to draft in (default: the caller's copy of the email).
+    pub account_id: Option<i64>,
+}
+
+#[derive(Debug, Object)]
+pub struct DraftResponse {
+    pub gmail_draft_id: String,
+    pub thread_id: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+}
+
+impl From<DraftError> for ApiError {
+    fn from(e: DraftError) -> Self {
+        match e {
+            DraftError::NotFound => ApiError::not_found("email not found"),
+            DraftError::Forbidden => ApiError::forbidden("only the mailbox owner or an admin may draft a reply"),
+            DraftError::NoMailbox => ApiError::unprocessable("no_mailbox", "no live copy of this email is in a captured mailbox"),
+            DraftError::EmptyBody => ApiError::unprocessable("invalid", "the draft body is empty"),
+            DraftError::Gmail(cause) => {
+                tracing::error!(error = %DisplayChain(&cause), "draft creation failed");
+                ApiError::bad_gateway("gmail_failed", "Gmail did not create the draft; see the server log")
+            }
+            DraftError::Store(s) => ApiError::from(s),
+        }
+    }
+}
+
+#[OpenApi(tag = "Tag::Drafts")]
+impl DraftsApi {
+    /// Creates an in-thread Gmail draft replying to a captured email.
+    #[oai(path = "/api/email/drafts", method = "post")]
+    async fn create(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<DraftBody>) -> Result<Json<DraftResponse>, ApiError> {
+        let drafts = self
+            .state
+            .drafts
+            .as_ref()
+            .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;
+        let req = DraftRequest {
+            email_id: EmailId(body.0.email_id),
+            body: body.0.body,
+            reply_all: body.0.reply_all,
+            account_id: body.0.account_id.map(AccountId),
+        };
+        let d = drafts.create(&auth.0, req).await?;
+        Ok(Json(DraftResponse {
+            gmail_draft_id: d.gmail_draft_id,
+            thread_id: d.thread_id,
+            to: d.to.iter().map(|a| a.to_string()).collect(),
+            cc: d.cc.iter().map(|a| a.to_string()).collect(),
+            subject: d.subject,
+        }))
+    }
+}

@@ -1,0 +1,61 @@
+//! The HTTP API on poem + poem-openapi: routes, the OpenAPI document, Swagger UI.
+
+pub mod accounts;
+pub mod activity;
+pub mod auth;
+pub mod digest;
+pub mod directory;
+pub mod drafts;
+pub mod error;
+pub mod health;
+pub mod proposals;
+pub mod types;
+
+use poem::middleware::Tracing;
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::OpenApiService;
+
+use crate::state::AppState;
+
+type Apis = (
+    health::HealthApi,
+    digest::DigestApi,
+    activity::ActivityApi,
+    proposals::ProposalsApi,
+    drafts::DraftsApi,
+    accounts::AccountsApi,
+    directory::DirectoryApi,
+);
+
+fn service() -> OpenApiService<Apis, ()> {
+    let apis = (
+        health::HealthApi,
+        digest::DigestApi,
+        activity::ActivityApi,
+        proposals::ProposalsApi,
+        drafts::DraftsApi,
+        accounts::AccountsApi,
+        directory::DirectoryApi,
+    );
+    OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION"))
+        .description("The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.")
+}
+
+/// The OpenAPI document as the service serves it at `/openapi.json`.
+pub fn openapi_json() -> String {
+    service().spec()
+}
+
+/// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`.
+pub fn routes(state: AppState) -> impl Endpoint + 'static {
+    let api = service();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    Route::new()
+        .at("/openapi.json", spec)
+        .nest("/docs", docs)
+        .nest("/", api)
+        .data(state)
+        .catch_all_error(error::json_error)
+        .with(Tracing)
+}

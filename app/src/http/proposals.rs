@@ -1,0 +1,120 @@
+//! Propose → approve (SPEC §6 Proposals, R-CAP-7): the mailbox owner or an
+//! admin decides; nothing lands on an investor record before that.
+
+use mailroom_domain::proposals::ProposalError;
+use mailroom_ports::ProposalId;
+use mailroom_ports::records::{Decision, Proposal, ProposalStatus};
+use poem_openapi::param::{Path, Query};
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi, Tags};
+
+use crate::http::auth::BearerAuth;
+use crate::http::error::ApiError;
+use crate::http::types::ApiTimestamp;
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum Tag {
+    /// Activity proposals awaiting a human decision.
+    Proposals,
+}
+
+pub struct ProposalsApi;
+
+#[derive(Debug, Object)]
+pub struct ProposalEntry {
+    pub id: i64,
+    pub email_id: i64,
+    pub investor_id: i64,
+    pub investor_name: Option<String>,
+    pub contact_id: Option<i64>,
+    pub subject: Option<String>,
+    pub from_email: Option<String>,
+    pub sent_at: ApiTimestamp,
+    pub direction: String,
+    /// `pending`, `approved` or `rejected`.
+    pub status: String,
+    pub activity_id: Option<i64>,
+}
+
+#[derive(Debug, Object)]
+pub struct ProposalList {
+    pub items: Vec<ProposalEntry>,
+}
+
+#[derive(Debug, Object)]
+pub struct DecisionResponse {
+    pub id: i64,
+    pub status: String,
+    /// The activity an approval created (the same one on a repeat).
+    pub activity_id: Option<i64>,
+}
+
+fn entry(p: Proposal) -> ProposalEntry {
+    ProposalEntry {
+        id: p.id.0,
+        email_id: p.email_id.0,
+        investor_id: p.investor_id.0,
+        investor_name: p.investor_name,
+        contact_id: p.contact_id.map(|c| c.0),
+        subject: p.subject,
+        from_email: p.from_email.map(|a| a.to_string()),
+        sent_at: p.sent_at.into(),
+        direction: p.direction.as_str().into(),
+        status: p.status.as_str().into(),
+        activity_id: p.activity_id.map(|a| a.0),
+    }
+}
+
+fn parse_status(s: &str) -> Result<ProposalStatus, ApiError> {
+    match s {
+        "pending" => Ok(ProposalStatus::Pending),
+        "approved" => Ok(ProposalStatus::Approved),
+        "rejected" => Ok(ProposalStatus::Rejected),
+        _ => Err(ApiError::bad_request("status must be pending, approved or rejected")),
+    }
+}
+
+impl From<ProposalError> for ApiError {
+    fn from(e: ProposalError) -> Self {
+        match e {
+            ProposalError::NotFound => ApiError::not_found("proposal not found"),
+            ProposalError::Forbidden => {
+                ApiError::forbidden("only the mailbox owner or an admin may decide on this proposal")
+            }
+            ProposalError::Conflict(m) => ApiError::conflict(m),
+            ProposalError::Store(s) => ApiError::from(s),
+        }
+    }
+}
+
+impl ProposalsApi {
+    async fn decide(&self, state: &AppState, auth: BearerAuth, id: i64, decision: Decision) -> Result<Json<DecisionResponse>, ApiError> {
+        let p = state.proposals.decide(&auth.0, ProposalId(id), decision).await?;
+        Ok(Json(DecisionResponse { id: p.id.0, status: p.status.as_str().into(), activity_id: p.activity_id.map(|a| a.0) }))
+    }
+}
+
+#[OpenApi(tag = "Tag::Proposals")]
+impl ProposalsApi {
+    /// Proposals on email in the caller's mailboxes (all of them for an admin).
+    #[oai(path = "/api/email/proposals", method = "get")]
+    async fn list(&self, state: Data<&AppState>, auth: BearerAuth, status: Query<Option<String>>) -> Result<Json<ProposalList>, ApiError> {
+        let status = status.0.as_deref().map(parse_status).transpose()?;
+        let items = state.proposals.list(&auth.0, status).await?;
+        Ok(Json(ProposalList { items: items.into_iter().map(entry).collect() }))
+    }
+
+    /// Approves: creates the activity exactly once (a repeat answers the same).
+    #[oai(path = "/api/email/proposals/:id/approve", method = "post")]
+    async fn approve(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>) -> Result<Json<DecisionResponse>, ApiError> {
+        self.decide(state.0, auth, id.0, Decision::Approve).await
+    }
+
+    /// Rejects: nothing is recorded on the investor.
+    #[oai(path = "/api/email/proposals/:id/reject", method = "post")]
+    async fn reject(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>) -> Result<Json<DecisionResponse>, ApiError> {
+        self.decide(state.0, auth, id.0, Decision::Reject).await
+    }
+}

@@ -1,0 +1,70 @@
+//! Wire types shared by the API modules: RFC 3339 timestamps for jiff.
+
+use std::borrow::Cow;
+
+use jiff::Timestamp;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
+use serde_json::Value;
+
+/// A `jiff::Timestamp` on the wire: an RFC 3339 string (`format: date-time`).
+/// poem-openapi knows no jiff types and the orphan rule forbids implementing
+/// its traits on jiff's, hence the newtype.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApiTimestamp(pub Timestamp);
+
+impl From<Timestamp> for ApiTimestamp {
+    fn from(t: Timestamp) -> Self {
+        Self(t)
+    }
+}
+
+impl Type for ApiTimestamp {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "string_date-time".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema::new_with_format("string", "date-time")))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+fn parse(value: &str) -> ParseResult<ApiTimestamp> {
+    value
+        .parse::<Timestamp>()
+        .map(ApiTimestamp)
+        .map_err(|_| ParseError::custom(format!("`{value}` is not an RFC 3339 timestamp")))
+}
+
+impl ParseFromJSON for ApiTimestamp {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        match value.unwrap_or_default() {
+            Value::String(s) => parse(&s),
+            other => Err(ParseError::expected_type(other)),
+        }
+    }
+}
+
+impl ParseFromParameter for ApiTimestamp {
+    fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+        parse(value)
+    }
+}
+
+impl ToJSON for ApiTimestamp {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::String(self.0.to_string()))
+    }
+}

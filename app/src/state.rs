@@ -1,0 +1,64 @@
+//! What every request handler and scheduler shares: the ports, wired.
+
+use std::sync::Arc;
+
+use jiff::tz::TimeZone;
+use mailroom_domain::capture::SyncService;
+use mailroom_domain::digest::service::DigestService;
+use mailroom_domain::drafts::DraftService;
+use mailroom_domain::proposals::ProposalService;
+use mailroom_ports::gmail::{DraftCreator, MailboxReader};
+use mailroom_ports::parse::MessageParser;
+use mailroom_ports::{Clock, Domain, LlmNarrator, MailTransport, Store};
+use serde::Serialize;
+
+use crate::config::JwtSecret;
+
+pub type Digests = DigestService<dyn Store, dyn LlmNarrator, dyn MailTransport, dyn Clock>;
+pub type Syncs = SyncService<dyn Store, dyn MailboxReader, dyn MessageParser, dyn Clock>;
+pub type Proposals = ProposalService<dyn Store, dyn Clock>;
+pub type Drafts = DraftService<dyn Store, dyn DraftCreator, dyn Clock>;
+
+/// The wired application.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub jwt: JwtSecret,
+    pub timezone: TimeZone,
+    pub internal_domains: Vec<Domain>,
+    pub digest: Arc<Digests>,
+    pub proposals: Arc<Proposals>,
+    /// `None` when Google is not configured.
+    pub drafts: Option<Arc<Drafts>>,
+    /// `None` when Google is not configured.
+    pub sync: Option<Arc<Syncs>>,
+    pub features: Arc<Features>,
+}
+
+/// Whether each optional piece is on, and why not, for the log and `/healthz`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Features {
+    pub gmail: Feature,
+    pub smtp: Feature,
+    pub outbox: Feature,
+    pub spark: Feature,
+    /// The transports the digest tries, in order.
+    pub transports: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Feature {
+    pub enabled: bool,
+    pub detail: String,
+}
+
+impl Feature {
+    pub fn on(detail: impl Into<String>) -> Self {
+        Self { enabled: true, detail: detail.into() }
+    }
+
+    pub fn off(detail: impl Into<String>) -> Self {
+        Self { enabled: false, detail: detail.into() }
+    }
+}
