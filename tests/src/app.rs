@@ -1,1 +1,153 @@
-//! Test support: app.
+//! `spawn_app`: the whole service on 127.0.0.1 port 0, on a fresh database,
+//! with a test clock and the fakes a test asks for. Logs only with TEST_LOG=1.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use jiff::{SignedDuration, Timestamp};
+use mailroom_app::config::Config;
+use mailroom_app::state::AppState;
+use mailroom_app::wiring::{self, Overrides};
+use mailroom_ports::Clock;
+use mailroom_ports::records::{DirectoryUpdate, DirectoryUser, Role};
+use mailroom_ports::EmailAddress;
+use poem::listener::{Acceptor, Listener, TcpListener};
+
+use crate::db::TestDb;
+
+/// A clock the test sets.
+#[derive(Debug)]
+pub struct TestClock(Mutex<Timestamp>);
+
+impl TestClock {
+    pub fn new(at: Timestamp) -> Arc<Self> {
+        Arc::new(Self(Mutex::new(at)))
+    }
+
+    pub fn set(&self, at: Timestamp) {
+        *self.0.lock().expect("clock lock") = at;
+    }
+
+    pub fn advance(&self, by: SignedDuration) {
+        let mut t = self.0.lock().expect("clock lock");
+        *t = *t + by;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// The JWT secret every test app uses.
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
+/// A running app.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    pub state: AppState,
+    pub clock: Arc<TestClock>,
+    pub db: TestDb,
+    pub outbox: tempfile::TempDir,
+    pub http: reqwest::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Which database a test app runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Starts the app on `backend` with extra environment (`env` wins over the
+/// test defaults: a JWT secret and an outbox folder).
+pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        mailroom_app::telemetry::init(mailroom_app::config::LogFormat::Plain);
+    }
+    let db = match backend {
+        Backend::Sqlite => TestDb::sqlite().await,
+        Backend::Postgres => TestDb::postgres().await,
+    };
+    let outbox = tempfile::tempdir().expect("outbox dir");
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("DATABASE_URL".into(), db.url.clone());
+    vars.insert("CRM_JWT_SECRET".into(), TEST_JWT_SECRET.into());
+    let explicit_transport = env.iter().any(|(k, _)| *k == "SMTP_HOST" || *k == "GOOGLE_SERVICE_ACCOUNT_FILE");
+    if !explicit_transport {
+        vars.insert("MAILROOM_OUTBOX_DIR".into(), outbox.path().display().to_string());
+    }
+    for (k, v) in env {
+        vars.insert((*k).into(), (*v).into());
+    }
+    let config = Config::from_map(&vars).expect("test config");
+    let clock = TestClock::new("2026-11-24T12:00:00Z".parse().expect("a timestamp"));
+    let overrides = Overrides { clock: Some(clock.clone()), holder: Some("test-replica".into()) };
+    let state = wiring::build(&config, overrides).await.expect("app wiring");
+
+    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
+    let addr = acceptor.local_addr()[0]
+        .as_socket_addr()
+        .copied()
+        .expect("a socket address");
+    let routes = mailroom_app::http::routes(state.clone());
+    let server = tokio::spawn(async move {
+        let _ = poem::Server::new_with_acceptor(acceptor).run(routes).await;
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        state,
+        clock,
+        db,
+        outbox,
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("client"),
+        server,
+    }
+}
+
+/// Starts the app on SQLite with the test defaults.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Backend::Sqlite, &[]).await
+}
+
+impl TestApp {
+    /// A token for `email`, valid for an hour from the real clock.
+    pub fn token(&self, email: &str) -> String {
+        let secret = mailroom_app::config::JwtSecret::new(TEST_JWT_SECRET.into());
+        mailroom_app::auth::mint(&secret, email, std::time::Duration::from_secs(3600), Timestamp::now())
+            .expect("token")
+    }
+
+    /// Adds users through the store, as `mailroom directory import` does.
+    pub async fn add_users(&self, users: &[(&str, Role, bool)]) {
+        let update = DirectoryUpdate {
+            users: users
+                .iter()
+                .map(|(email, role, active)| DirectoryUser {
+                    email: EmailAddress::parse(email).expect("email"),
+                    display_name: email.split('@').next().unwrap_or_default().to_string(),
+                    role: *role,
+                    is_active: *active,
+                })
+                .collect(),
+            ..DirectoryUpdate::default()
+        };
+        self.state.store.upsert_directory(update).await.expect("directory");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}

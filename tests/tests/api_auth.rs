@@ -1,0 +1,141 @@
+//! The auth matrix over every endpoint: no token, bad signature, expired,
+//! unknown user, inactive user, member on an admin route, admin.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use mailroom_app::config::JwtSecret;
+use mailroom_ports::records::Role;
+use mailroom_tests::app::{TEST_JWT_SECRET, TestApp, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+struct Endpoint {
+    method: Method,
+    path: &'static str,
+    body: Option<Value>,
+    /// Members get 403 here; elsewhere they may act on their own mailboxes.
+    admin_only: bool,
+}
+
+fn ep(method: Method, path: &'static str, body: Option<Value>, admin_only: bool) -> Endpoint {
+    Endpoint { method, path, body, admin_only }
+}
+
+/// Every endpoint of the API that needs a token.
+fn endpoints() -> Vec<Endpoint> {
+    vec![
+        ep(Method::GET, "/api/admin/digest/policy", None, true),
+        ep(Method::PATCH, "/api/admin/digest/policy", Some(json!({"enabled": true})), true),
+        ep(Method::POST, "/api/admin/digest/test-email", Some(json!({})), true),
+        ep(Method::POST, "/api/admin/digest/send-now", None, true),
+        ep(Method::GET, "/api/admin/digest/preview", None, true),
+        ep(Method::GET, "/api/email/activity", None, true),
+        ep(Method::GET, "/api/email/activity/investors", None, true),
+        ep(Method::GET, "/api/email/accounts", None, true),
+        ep(
+            Method::POST,
+            "/api/email/accounts",
+            Some(json!({"user_email": "admin@fund.com", "email_address": "admin@fund.com"})),
+            true,
+        ),
+        ep(Method::PATCH, "/api/email/accounts/1", Some(json!({"enabled": false})), true),
+        ep(Method::PUT, "/api/admin/directory", Some(json!({"investors": [{"id": 1, "name": "Acme"}]})), true),
+        ep(Method::GET, "/api/email/proposals?status=pending", None, false),
+    ]
+}
+
+async fn call(app: &TestApp, e: &Endpoint, token: Option<&str>) -> (StatusCode, Value) {
+    let mut req = app.http.request(e.method.clone(), app.url(e.path));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    if let Some(b) = &e.body {
+        req = req.json(b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+fn assert_error_shape(body: &Value, context: &str) {
+    assert!(body["error"].is_string() && body["message"].is_string(), "{context}: body {body}");
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_the_auth_matrix() {
+    let app = spawn_app().await;
+    app.add_users(&[
+        ("admin@fund.com", Role::Admin, true),
+        ("member@fund.com", Role::Member, true),
+        ("gone@fund.com", Role::Admin, false),
+    ])
+    .await;
+    let wrong_secret = JwtSecret::new("another-secret-another-secret-another-000".into());
+    let bad_signature =
+        mailroom_app::auth::mint(&wrong_secret, "admin@fund.com", Duration::from_secs(600), Timestamp::now()).unwrap();
+    let expired = mailroom_app::auth::mint(
+        &JwtSecret::new(TEST_JWT_SECRET.into()),
+        "admin@fund.com",
+        Duration::from_secs(60),
+        Timestamp::now() - jiff::SignedDuration::from_hours(3),
+    )
+    .unwrap();
+    let unknown = app.token("nobody@fund.com");
+    let inactive = app.token("gone@fund.com");
+    let member = app.token("member@fund.com");
+    let admin = app.token("admin@fund.com");
+
+    for e in endpoints() {
+        let ctx = format!("{} {}", e.method, e.path);
+        for (name, token, expected) in [
+            ("no token", None, StatusCode::UNAUTHORIZED),
+            ("bad signature", Some(bad_signature.as_str()), StatusCode::UNAUTHORIZED),
+            ("expired", Some(expired.as_str()), StatusCode::UNAUTHORIZED),
+            ("unknown user", Some(unknown.as_str()), StatusCode::UNAUTHORIZED),
+            ("inactive user", Some(inactive.as_str()), StatusCode::FORBIDDEN),
+        ] {
+            let (status, body) = call(&app, &e, token).await;
+            assert_eq!(status, expected, "{ctx} with {name}: {body}");
+            assert_error_shape(&body, &ctx);
+        }
+        let (status, body) = call(&app, &e, Some(&member)).await;
+        if e.admin_only {
+            assert_eq!(status, StatusCode::FORBIDDEN, "{ctx} as a member: {body}");
+            assert_error_shape(&body, &ctx);
+        } else {
+            assert!(status.is_success(), "{ctx} as a member: {status} {body}");
+        }
+        let (status, body) = call(&app, &e, Some(&admin)).await;
+        assert!(status.is_success(), "{ctx} as an admin: {status} {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_demoted_admin_loses_access_on_the_next_request() {
+    let app = spawn_app().await;
+    app.add_users(&[("ann@fund.com", Role::Admin, true)]).await;
+    let token = app.token("ann@fund.com");
+    let e = ep(Method::GET, "/api/admin/digest/policy", None, true);
+    assert_eq!(call(&app, &e, Some(&token)).await.0, StatusCode::OK);
+    app.add_users(&[("ann@fund.com", Role::Member, true)]).await;
+    assert_eq!(call(&app, &e, Some(&token)).await.0, StatusCode::FORBIDDEN);
+    app.add_users(&[("ann@fund.com", Role::Admin, false)]).await;
+    assert_eq!(call(&app, &e, Some(&token)).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn healthz_and_the_docs_need_no_token() {
+    let app = spawn_app().await;
+    let health: Value = app.http.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["database"], "ok");
+    assert_eq!(health["outbox"]["enabled"], true);
+    assert_eq!(health["gmail"]["enabled"], false);
+    let docs = app.http.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    let unknown = app.http.get(app.url("/no/such/route")).send().await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    assert_error_shape(&unknown.json::<Value>().await.unwrap_or(Value::Null), "unknown route");
+}
