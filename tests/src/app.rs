@@ -28,6 +28,11 @@ impl TestClock {
         *self.0.lock().expect("clock lock") = at;
     }
 
+    /// The time the clock shows.
+    pub fn now_for_test(&self) -> Timestamp {
+        *self.0.lock().expect("clock lock")
+    }
+
     pub fn advance(&self, by: SignedDuration) {
         let mut t = self.0.lock().expect("clock lock");
         *t = *t + by;
@@ -68,8 +73,30 @@ pub enum Backend {
     Postgres,
 }
 
-/// Starts the app on `backend` with extra environment (`env` wins over the
-/// test defaults: a JWT secret and an outbox folder).
+/// The test defaults plus `env` (which wins): a JWT secret, the database,
+/// and the outbox folder unless a real transport is configured.
+pub fn test_config(db_url: &str, outbox: &std::path::Path, env: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("DATABASE_URL".into(), db_url.into());
+    vars.insert("CRM_JWT_SECRET".into(), TEST_JWT_SECRET.into());
+    let explicit_transport = env.iter().any(|(k, _)| *k == "SMTP_HOST" || *k == "GOOGLE_SERVICE_ACCOUNT_FILE");
+    if !explicit_transport {
+        vars.insert("MAILROOM_OUTBOX_DIR".into(), outbox.display().to_string());
+    }
+    for (k, v) in env {
+        vars.insert((*k).into(), (*v).into());
+    }
+    Config::from_map(&vars).expect("test config")
+}
+
+/// Wires the app (no HTTP server) on an existing database: what a replica of
+/// `mailroom serve` holds.
+pub async fn build_state(config: &Config, clock: Arc<TestClock>, holder: &str) -> AppState {
+    let overrides = Overrides { clock: Some(clock), holder: Some(holder.into()) };
+    wiring::build(config, overrides).await.expect("app wiring")
+}
+
+/// Starts the app on `backend` with extra environment (see [`test_config`]).
 pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         mailroom_app::telemetry::init(mailroom_app::config::LogFormat::Plain);
@@ -79,20 +106,9 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> TestApp {
         Backend::Postgres => TestDb::postgres().await,
     };
     let outbox = tempfile::tempdir().expect("outbox dir");
-    let mut vars: HashMap<String, String> = HashMap::new();
-    vars.insert("DATABASE_URL".into(), db.url.clone());
-    vars.insert("CRM_JWT_SECRET".into(), TEST_JWT_SECRET.into());
-    let explicit_transport = env.iter().any(|(k, _)| *k == "SMTP_HOST" || *k == "GOOGLE_SERVICE_ACCOUNT_FILE");
-    if !explicit_transport {
-        vars.insert("MAILROOM_OUTBOX_DIR".into(), outbox.path().display().to_string());
-    }
-    for (k, v) in env {
-        vars.insert((*k).into(), (*v).into());
-    }
-    let config = Config::from_map(&vars).expect("test config");
+    let config = test_config(&db.url, outbox.path(), env);
     let clock = TestClock::new("2026-11-24T12:00:00Z".parse().expect("a timestamp"));
-    let overrides = Overrides { clock: Some(clock.clone()), holder: Some("test-replica".into()) };
-    let state = wiring::build(&config, overrides).await.expect("app wiring");
+    let state = build_state(&config, clock.clone(), "test-replica").await;
 
     let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
     let addr = acceptor.local_addr()[0]
