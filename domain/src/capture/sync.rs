@@ -1,0 +1,470 @@
+//! Mailbox sync (R-CAP-2): a full backfill, then incremental sync from Gmail's `historyId`.
+//!
+//! The cursor only moves after everything it covers is committed: a run that
+//! fails part-way records the error and keeps the old cursor, and the next run
+//! redoes the same window. Nothing is duplicated because known Gmail ids are
+//! skipped and the store deduplicates captures.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use jiff::{SignedDuration, Timestamp};
+use mailroom_ports::gmail::{GmailError, MailboxReader};
+use mailroom_ports::parse::MessageParser;
+use mailroom_ports::records::{EmailAccount, SyncRecord, SyncState};
+use mailroom_ports::{AccountId, Clock, Domain, Store, StoreError};
+use tracing::{info, instrument, warn};
+
+use super::build_capture;
+use super::redact::{gmail_error_text, parse_error_text, store_error_text};
+use crate::matching::{Matcher, OwnAddresses};
+
+/// How the sync runs; one value for the whole service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// How far back a full sync reaches (`SYNC_BACKFILL_DAYS`).
+    pub backfill_days: u32,
+    /// `CRM_INTERNAL_DOMAINS`: addresses there are ours and never match.
+    pub internal_domains: Vec<Domain>,
+    /// Messages fetched at once per mailbox; keeps us under Gmail's
+    /// per-user quota together with the adapter's backoff.
+    pub fetch_concurrency: usize,
+    /// Mailboxes synced at once by [`SyncService::run_once`].
+    pub account_concurrency: usize,
+    /// This replica's name on the mailbox lease.
+    pub holder: String,
+    /// How long a lease lasts. Make it longer than the longest run: once it
+    /// lapses another replica may sync the same mailbox at the same time,
+    /// which wastes quota (the store's dedup keeps the data right).
+    pub lease: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            backfill_days: 30,
+            internal_domains: Vec::new(),
+            fetch_concurrency: 8,
+            account_concurrency: 2,
+            holder: "mailroom".to_string(),
+            lease: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// What one sync run did (the `POST /api/email/accounts/{id}/sync` answer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Messages downloaded from Gmail.
+    pub fetched: u32,
+    /// Messages stored (new or already known to the store).
+    pub captured: u32,
+    /// Captured messages linked to at least one investor.
+    pub matched: u32,
+    /// Messages not downloaded or not stored: already captured, gone from
+    /// Gmail, drafts and spam.
+    pub skipped: u32,
+    /// Messages that could not be parsed (recorded on the mailbox).
+    pub errors: u32,
+    /// The run was a full sync (first run, or the history had expired).
+    pub full: bool,
+}
+
+/// Why a sync run did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("no such mailbox")]
+    NotFound,
+    #[error("the mailbox is disabled")]
+    Disabled,
+    #[error("another sync of this mailbox is running")]
+    Busy,
+    #[error("Gmail call failed")]
+    Gmail(#[from] GmailError),
+    #[error("store call failed")]
+    Store(#[from] StoreError),
+}
+
+/// Syncs captured mailboxes through the ports.
+pub struct SyncService<S: ?Sized, R: ?Sized, P: ?Sized, C: ?Sized> {
+    store: Arc<S>,
+    reader: Arc<R>,
+    parser: Arc<P>,
+    clock: Arc<C>,
+    config: SyncConfig,
+}
+
+impl<S, R, P, C> SyncService<S, R, P, C>
+where
+    S: Store + ?Sized,
+    R: MailboxReader + ?Sized,
+    P: MessageParser + ?Sized,
+    C: Clock + ?Sized,
+{
+    pub fn new(
+        store: Arc<S>,
+        reader: Arc<R>,
+        parser: Arc<P>,
+        clock: Arc<C>,
+        config: SyncConfig,
+    ) -> Self {
+        Self {
+            store,
+            reader,
+            parser,
+            clock,
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// Syncs every enabled mailbox, at most `account_concurrency` at once;
+    /// results are ordered by account id.
+    pub async fn run_once(&self) -> Vec<(AccountId, Result<SyncReport, SyncError>)> {
+        let accounts = match self.store.list_accounts().await {
+            Ok(accounts) => accounts,
+            Err(error) => {
+                warn!(error = %store_error_text(&error), "could not list mailboxes to sync");
+                return Vec::new();
+            }
+        };
+        let mut results: Vec<_> = stream::iter(accounts.into_iter().filter(|a| a.enabled))
+            .map(|account| async move { (account.id, self.sync_account(account.id).await) })
+            .buffer_unordered(self.config.account_concurrency.max(1))
+            .collect()
+            .await;
+        results.sort_by_key(|(id, _)| *id);
+        results
+    }
+
+    /// One sync run of one mailbox, under its lease.
+    ///
+    /// # Errors
+    /// `NotFound`/`Disabled` for a missing or disabled mailbox, `Busy` when
+    /// another run holds the lease; `Gmail`/`Store` when the run stopped (the
+    /// error is recorded on the mailbox, the cursor is unchanged).
+    #[instrument(skip_all, fields(account_id = %id))]
+    pub async fn sync_account(&self, id: AccountId) -> Result<SyncReport, SyncError> {
+        let account = match self.store.get_account(id).await {
+            Ok(account) => account,
+            Err(StoreError::NotFound(_)) => return Err(SyncError::NotFound),
+            Err(error) => return Err(SyncError::Store(error)),
+        };
+        if !account.enabled {
+            return Err(SyncError::Disabled);
+        }
+        let now = self.clock.now();
+        let lease = SignedDuration::try_from(self.config.lease).unwrap_or(SignedDuration::MAX);
+        let until = now.saturating_add(lease).unwrap_or(Timestamp::MAX);
+        if !self
+            .store
+            .try_lease_account(id, &self.config.holder, now, until)
+            .await?
+        {
+            return Err(SyncError::Busy);
+        }
+
+        let result = self.run_leased(&account).await;
+
+        if let Err(error) = self.store.release_account(id, &self.config.holder).await {
+            // The lease expires on its own; the next run only waits longer.
+            warn!(error = %store_error_text(&error), "could not release the mailbox lease");
+        }
+        result
+    }
+
+    async fn run_leased(&self, account: &EmailAccount) -> Result<SyncReport, SyncError> {
+        self.store
+            .record_sync(
+                account.id,
+                SyncRecord {
+                    history_id: None,
+                    state: SyncState::Syncing,
+                    last_error: account.last_error.clone(),
+                    at: self.clock.now(),
+                },
+            )
+            .await?;
+
+        let mut report = SyncReport::default();
+        match self.sync_leased(account, &mut report).await {
+            Ok(history_id) => {
+                self.store
+                    .record_sync(
+                        account.id,
+                        SyncRecord {
+                            history_id: Some(history_id),
+                            state: SyncState::Idle,
+                            last_error: None,
+                            at: self.clock.now(),
+                        },
+                    )
+                    .await?;
+                info!(?report, "mailbox synced");
+                Ok(report)
+            }
+            Err(error) => {
+                let text = match &error {
+                    SyncError::Gmail(e) => gmail_error_text(e),
+                    SyncError::Store(e) => store_error_text(e),
+                    other => other.to_string(),
+                };
+                warn!(error = %text, ?report, "mailbox sync stopped");
+                let record = SyncRecord {
+                    history_id: None,
+                    state: SyncState::Error,
+                    last_error: Some(text),
+                    at: self.clock.now(),
+                };
+                if let Err(e) = self.store.record_sync(account.id, record).await {
+                    warn!(error = %store_error_text(&e), "could not record the sync error");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Captures what the cursor covers and returns the cursor to store.
+    async fn sync_leased(
+        &self,
+        account: &EmailAccount,
+        report: &mut SyncReport,
+    ) -> Result<String, SyncError> {
+        let own = self.store.own_addresses().await?;
+        let directory = self.store.match_directory().await?;
+        let matcher = Matcher::new(
+            directory,
+            OwnAddresses::new(own, self.config.internal_domains.iter().cloned()),
+        );
+
+        let Some(start) = account.history_id.as_deref() else {
+            return self.full_sync(account, &matcher, report).await;
+        };
+        match self
+            .incremental_sync(account, start, &matcher, report)
+            .await
+        {
+            Err(SyncError::Gmail(GmailError::HistoryExpired)) => {
+                info!("stored historyId expired; falling back to a full sync");
+                self.full_sync(account, &matcher, report).await
+            }
+            other => other,
+        }
+    }
+
+    async fn full_sync(
+        &self,
+        account: &EmailAccount,
+        matcher: &Matcher,
+        report: &mut SyncReport,
+    ) -> Result<String, SyncError> {
+        report.full = true;
+        let mailbox = &account.email_address;
+        // The profile's historyId is read before listing, so mail that lands
+        // while we list is covered by the next incremental run.
+        let profile = self.reader.profile(mailbox).await?;
+        let backfill = SignedDuration::from_hours(24 * i64::from(self.config.backfill_days));
+        let after = self
+            .clock
+            .now()
+            .saturating_sub(backfill)
+            .unwrap_or(Timestamp::MIN);
+
+        let mut ids = Vec::new();
+        let mut page_token = None;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .reader
+                .list_messages(mailbox, Some(after), page_token.take())
+                .await?;
+            ids.extend(page.messages.into_iter().map(|m| m.id));
+            page_token = page.next_page_token.filter(|t| !t.is_empty());
+            if page_token.is_none() {
+                self.capture_new(account, ids, matcher, report).await?;
+                return Ok(profile.history_id);
+            }
+        }
+        Err(endless_paging().into())
+    }
+
+    async fn incremental_sync(
+        &self,
+        account: &EmailAccount,
+        start: &str,
+        matcher: &Matcher,
+        report: &mut SyncReport,
+    ) -> Result<String, SyncError> {
+        let mailbox = &account.email_address;
+        let mut added = Vec::new();
+        let mut deleted = Vec::new();
+        let mut cursor = start.to_string();
+        let mut page_token = None;
+        let mut done = false;
+        for _ in 0..MAX_PAGES {
+            let page = self
+                .reader
+                .list_history(mailbox, start, page_token.take())
+                .await?;
+            added.extend(page.added.into_iter().map(|m| m.id));
+            deleted.extend(page.deleted.into_iter().map(|m| m.id));
+            if !page.history_id.is_empty() {
+                cursor = page.history_id;
+            }
+            page_token = page.next_page_token.filter(|t| !t.is_empty());
+            if page_token.is_none() {
+                done = true;
+                break;
+            }
+        }
+        if !done {
+            return Err(endless_paging().into());
+        }
+
+        let deleted = unique(deleted);
+        let gone: HashSet<&str> = deleted.iter().map(String::as_str).collect();
+        // A message added and deleted within the window is never fetched:
+        // it would only 404 or be soft-deleted right after.
+        let added: Vec<String> = added
+            .into_iter()
+            .filter(|id| !gone.contains(id.as_str()))
+            .collect();
+        self.capture_new(account, added, matcher, report).await?;
+        for id in &deleted {
+            self.store
+                .soft_delete_sighting(account.id, id, self.clock.now())
+                .await?;
+        }
+        Ok(cursor)
+    }
+
+    /// Fetches, parses and captures the ids this mailbox has no sighting of.
+    async fn capture_new(
+        &self,
+        account: &EmailAccount,
+        ids: Vec<String>,
+        matcher: &Matcher,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
+        let ids = unique(ids);
+        let mut fresh = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(KNOWN_IDS_CHUNK) {
+            let known: HashSet<String> = self
+                .store
+                .known_gmail_ids(account.id, chunk)
+                .await?
+                .into_iter()
+                .collect();
+            for id in chunk {
+                if known.contains(id) {
+                    report.skipped += 1;
+                } else {
+                    fresh.push(id.clone());
+                }
+            }
+        }
+
+        let mut outcomes = stream::iter(fresh)
+            .map(|id| self.capture_one(account, id, matcher))
+            .buffer_unordered(self.config.fetch_concurrency.max(1));
+        // Returning on the first error drops the stream, which cancels the
+        // fetches still in flight; whatever they would have stored is
+        // refetched by the next run because the cursor does not move.
+        while let Some(outcome) = outcomes.try_next().await? {
+            match outcome {
+                Outcome::Captured { matched } => {
+                    report.fetched += 1;
+                    report.captured += 1;
+                    report.matched += u32::from(matched);
+                }
+                Outcome::Gone => report.skipped += 1,
+                Outcome::NotCaptured => {
+                    report.fetched += 1;
+                    report.skipped += 1;
+                }
+                Outcome::Unparsable => {
+                    report.fetched += 1;
+                    report.errors += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn capture_one(
+        &self,
+        account: &EmailAccount,
+        id: String,
+        matcher: &Matcher,
+    ) -> Result<Outcome, SyncError> {
+        let raw = match self.reader.fetch_raw(&account.email_address, &id).await {
+            Ok(raw) => raw,
+            Err(GmailError::NotFound) => return Ok(Outcome::Gone),
+            Err(error) => return Err(error.into()),
+        };
+        if raw
+            .label_ids
+            .iter()
+            .any(|l| NOT_CAPTURED_LABELS.contains(&l.as_str()))
+        {
+            return Ok(Outcome::NotCaptured);
+        }
+        let now = self.clock.now();
+        match self.parser.parse(&raw.raw) {
+            Ok(parsed) => {
+                let request = build_capture(account.id, &raw, parsed, matcher, now);
+                let matched = !request.links.is_empty();
+                self.store.capture(request).await?;
+                Ok(Outcome::Captured { matched })
+            }
+            Err(error) => {
+                let text = parse_error_text(&error);
+                warn!(gmail_message_id = %id, error = %text, "message skipped: it could not be parsed");
+                self.store
+                    .record_capture_error(account.id, &id, &text, now)
+                    .await?;
+                Ok(Outcome::Unparsable)
+            }
+        }
+    }
+}
+
+/// Drafts are not mail yet (mailroom's own reply drafts among them: they
+/// must not come back as proposals); spam is not correspondence.
+const NOT_CAPTURED_LABELS: &[&str] = &["DRAFT", "SPAM"];
+
+/// Ids per `known_gmail_ids` call, to keep each query's parameter list small.
+const KNOWN_IDS_CHUNK: usize = 500;
+
+/// A bound on list pages, so a paging bug cannot loop forever (500 ids a
+/// page makes this millions of messages).
+const MAX_PAGES: usize = 10_000;
+
+enum Outcome {
+    Captured {
+        matched: bool,
+    },
+    /// Gmail no longer has the message.
+    Gone,
+    /// A draft or spam.
+    NotCaptured,
+    Unparsable,
+}
+
+fn endless_paging() -> GmailError {
+    GmailError::Unexpected(anyhow::anyhow!(
+        "Gmail paging did not end after {MAX_PAGES} pages"
+    ))
+}
+
+/// The ids in first-seen order, each once.
+fn unique(ids: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
+}
