@@ -4,7 +4,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use mailroom_ports::{AdminRecipients, EmailAddress, MailTransport, OutgoingMail, SendError, TransportKind};
+use mailroom_ports::{
+    AdminRecipients, EmailAddress, MailTransport, OutgoingMail, SendError, TransportKind,
+};
 use tracing::instrument;
 
 use crate::mail_format::render;
@@ -32,10 +34,16 @@ impl OutboxTransport {
 #[async_trait]
 impl MailTransport for OutboxTransport {
     #[instrument(skip_all, fields(transport = "outbox", dir = %self.dir.display(), recipients = to.len()))]
-    async fn send(&self, to: &AdminRecipients, mail: &OutgoingMail) -> Result<TransportKind, SendError> {
+    async fn send(
+        &self,
+        to: &AdminRecipients,
+        mail: &OutgoingMail,
+    ) -> Result<TransportKind, SendError> {
         let message = render(&self.from, to, mail)?;
-        let path = write_eml(&self.dir, &message.formatted()).await.map_err(|e| io_error(&self.dir, &e))?;
-        tracing::info!(path = %path.display(), "digest written to the outbox");
+        let path = write_eml(&self.dir, &message.formatted())
+            .await
+            .map_err(|e| io_error(&self.dir, &e))?;
+        tracing::info!(path = %path.display(), "mail written to the outbox");
         Ok(TransportKind::Outbox)
     }
 }
@@ -58,9 +66,9 @@ async fn write_eml(dir: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
 fn io_error(dir: &Path, error: &io::Error) -> SendError {
     let detail = format!("failed to write to the outbox {}: {error}", dir.display());
     match error.kind() {
-        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem | io::ErrorKind::NotADirectory => {
-            SendError::Rejected(detail)
-        }
+        io::ErrorKind::PermissionDenied
+        | io::ErrorKind::ReadOnlyFilesystem
+        | io::ErrorKind::NotADirectory => SendError::Rejected(detail),
         _ => SendError::Unavailable(detail),
     }
 }

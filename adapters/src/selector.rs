@@ -29,7 +29,9 @@ impl TransportSelector {
 
 impl fmt::Debug for TransportSelector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TransportSelector").field("chain", &self.kinds()).finish()
+        f.debug_struct("TransportSelector")
+            .field("chain", &self.kinds())
+            .finish()
     }
 }
 
@@ -39,12 +41,20 @@ impl MailTransport for TransportSelector {
     /// `NotConfigured` for an empty chain; otherwise the last transport's
     /// error once every transport has failed.
     #[instrument(skip_all, fields(recipients = to.len()))]
-    async fn send(&self, to: &AdminRecipients, mail: &OutgoingMail) -> Result<TransportKind, SendError> {
+    async fn send(
+        &self,
+        to: &AdminRecipients,
+        mail: &OutgoingMail,
+    ) -> Result<TransportKind, SendError> {
         let mut last_error = SendError::NotConfigured;
         for (position, (kind, transport)) in self.chain.iter().enumerate() {
             match transport.send(to, mail).await {
                 Ok(delivered_by) => {
-                    tracing::info!(transport = delivered_by.as_str(), attempt = position + 1, "digest delivered");
+                    tracing::info!(
+                        transport = delivered_by.as_str(),
+                        attempt = position + 1,
+                        "mail delivered"
+                    );
                     return Ok(delivered_by);
                 }
                 Err(error) => {

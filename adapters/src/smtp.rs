@@ -10,7 +10,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use mailroom_ports::{AdminRecipients, EmailAddress, MailTransport, OutgoingMail, SendError, TransportKind};
+use mailroom_ports::{
+    AdminRecipients, EmailAddress, MailTransport, OutgoingMail, SendError, TransportKind,
+};
 use tracing::instrument;
 
 use crate::mail_format::render;
@@ -100,7 +102,9 @@ pub struct SmtpTransport {
 
 impl fmt::Debug for SmtpTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmtpTransport").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("SmtpTransport")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -130,10 +134,11 @@ impl SmtpTransport {
     // lettre's pooled transport spawns a task when built and when dropped, so
     // it is built per send, inside the runtime; a daily digest needs no pool.
     fn transport(&self) -> AsyncSmtpTransport<Tokio1Executor> {
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(self.config.host.trim())
-            .port(self.config.port)
-            .tls(self.tls.clone())
-            .timeout(Some(self.config.timeout));
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(self.config.host.trim())
+                .port(self.config.port)
+                .tls(self.tls.clone())
+                .timeout(Some(self.config.timeout));
         if let Some(username) = &self.config.username {
             let password = self.config.password.clone().unwrap_or_default();
             builder = builder.credentials(Credentials::new(username.clone(), password));
@@ -163,16 +168,20 @@ impl SmtpTransport {
             BASE64.encode(password),
             password.to_string(),
         ];
-        secrets
-            .iter()
-            .fold(detail.to_string(), |text, secret| text.replace(secret.as_str(), "[redacted]"))
+        secrets.iter().fold(detail.to_string(), |text, secret| {
+            text.replace(secret.as_str(), "[redacted]")
+        })
     }
 }
 
 #[async_trait]
 impl MailTransport for SmtpTransport {
     #[instrument(skip_all, fields(transport = "smtp", host = %self.config.host, port = self.config.port, recipients = to.len()))]
-    async fn send(&self, to: &AdminRecipients, mail: &OutgoingMail) -> Result<TransportKind, SendError> {
+    async fn send(
+        &self,
+        to: &AdminRecipients,
+        mail: &OutgoingMail,
+    ) -> Result<TransportKind, SendError> {
         let message = render(&self.config.from, to, mail)?;
         let transport = self.transport();
         match tokio::time::timeout(self.config.timeout, transport.send(message)).await {
@@ -182,7 +191,7 @@ impl MailTransport for SmtpTransport {
             ))),
             Ok(Err(error)) => Err(self.classify(&error)),
             Ok(Ok(_response)) => {
-                tracing::info!("digest handed to the SMTP server");
+                tracing::info!("mail handed to the SMTP server");
                 Ok(TransportKind::Smtp)
             }
         }
@@ -237,7 +246,10 @@ mod tests {
     fn error_details_are_scrubbed_of_the_password_in_every_spelling() {
         let transport = SmtpTransport::new(config(Some("hunter2-secret"))).unwrap();
         let plain = BASE64.encode("\0digest@fund.com\0hunter2-secret");
-        let echoed = format!("535 bad: hunter2-secret {plain} {}", BASE64.encode("hunter2-secret"));
+        let echoed = format!(
+            "535 bad: hunter2-secret {plain} {}",
+            BASE64.encode("hunter2-secret")
+        );
         let scrubbed = transport.scrub(&echoed);
         assert_eq!(scrubbed, "535 bad: [redacted] [redacted] [redacted]");
     }
@@ -246,11 +258,17 @@ mod tests {
     fn a_blank_host_is_not_a_configured_transport() {
         let mut c = config(Some("x"));
         c.host = "  ".into();
-        assert!(matches!(SmtpTransport::new(c), Err(SendError::NotConfigured)));
+        assert!(matches!(
+            SmtpTransport::new(c),
+            Err(SendError::NotConfigured)
+        ));
     }
 
     #[test]
     fn a_username_without_a_password_is_refused() {
-        assert!(matches!(SmtpTransport::new(config(None)), Err(SendError::Unexpected(_))));
+        assert!(matches!(
+            SmtpTransport::new(config(None)),
+            Err(SendError::Unexpected(_))
+        ));
     }
 }

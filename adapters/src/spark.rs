@@ -79,7 +79,13 @@ impl SparkNarrator {
             .connect_timeout(config.timeout)
             .build()
             .map_err(|e| LlmError::Unavailable(format!("failed to build the HTTP client: {e}")))?;
-        Ok(Self { config, endpoint, http, clock, time_zone: TimeZone::UTC })
+        Ok(Self {
+            config,
+            endpoint,
+            http,
+            clock,
+            time_zone: TimeZone::UTC,
+        })
     }
 
     /// Shows the prompt's times in the fund's zone (`CRM_TIMEZONE`).
@@ -140,16 +146,27 @@ impl SparkNarrator {
 #[async_trait]
 impl LlmNarrator for SparkNarrator {
     #[instrument(skip_all, fields(llm = "spark", model = %self.config.model, items = request.items.len()))]
-    async fn narrate(&self, request: &NarrativeRequest, deadline: Timestamp) -> Result<String, LlmError> {
-        let remaining = Duration::try_from(self.clock.now().duration_until(deadline)).unwrap_or(Duration::ZERO);
+    async fn narrate(
+        &self,
+        request: &NarrativeRequest,
+        deadline: Timestamp,
+    ) -> Result<String, LlmError> {
+        let remaining =
+            Duration::try_from(self.clock.now().duration_until(deadline)).unwrap_or(Duration::ZERO);
         if remaining.is_zero() {
             return Err(LlmError::Timeout);
         }
         let body = ChatRequest {
             model: &self.config.model,
             messages: vec![
-                ChatMessage { role: "system", content: SYSTEM_PROMPT.to_string() },
-                ChatMessage { role: "user", content: user_prompt(request, &self.time_zone) },
+                ChatMessage {
+                    role: "system",
+                    content: SYSTEM_PROMPT.to_string(),
+                },
+                ChatMessage {
+                    role: "user",
+                    content: user_prompt(request, &self.time_zone),
+                },
             ],
             temperature: self.config.temperature,
             max_tokens: self.config.max_tokens,
@@ -202,22 +219,38 @@ fn user_prompt(request: &NarrativeRequest, tz: &TimeZone) -> String {
             one_line(&item.counterpart),
             one_line(&item.investor)
         );
-        if let Some(subject) = item.subject.as_deref().map(one_line).filter(|s| !s.is_empty()) {
+        if let Some(subject) = item
+            .subject
+            .as_deref()
+            .map(one_line)
+            .filter(|s| !s.is_empty())
+        {
             let _ = write!(out, "; subject: \"{subject}\"");
         }
-        if let Some(snippet) = item.snippet.as_deref().map(one_line).filter(|s| !s.is_empty()) {
+        if let Some(snippet) = item
+            .snippet
+            .as_deref()
+            .map(one_line)
+            .filter(|s| !s.is_empty())
+        {
             let _ = write!(out, "; snippet: \"{}\"", truncate(&snippet, SNIPPET_CHARS));
         }
         out.push('\n');
     }
     if items.len() > MAX_ITEMS {
-        let _ = writeln!(out, "…and {} more emails not listed.", items.len() - MAX_ITEMS);
+        let _ = writeln!(
+            out,
+            "…and {} more emails not listed.",
+            items.len() - MAX_ITEMS
+        );
     }
     out
 }
 
 fn local_time(at: Timestamp, tz: &TimeZone) -> String {
-    at.to_zoned_datetime(tz.clone()).strftime("%Y-%m-%d %H:%M %Z").to_string()
+    at.to_zoned_datetime(tz.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
 /// Keeps each email on its own prompt line whatever the mail held.
@@ -242,7 +275,9 @@ fn completions_endpoint(base_url: &str) -> Result<url::Url, LlmError> {
     let url = url::Url::parse(&full)
         .map_err(|e| LlmError::Unavailable(format!("SPARK_BASE_URL is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(LlmError::Unavailable("SPARK_BASE_URL must be http or https".into()));
+        return Err(LlmError::Unavailable(
+            "SPARK_BASE_URL must be http or https".into(),
+        ));
     }
     Ok(url)
 }
@@ -367,10 +402,22 @@ mod tests {
 
     #[test]
     fn the_endpoint_is_the_base_url_plus_the_chat_path() {
-        check_endpoint("http://spark.lan:8080", Some("http://spark.lan:8080/v1/chat/completions"));
-        check_endpoint("http://spark.lan:8080/", Some("http://spark.lan:8080/v1/chat/completions"));
-        check_endpoint("http://spark.lan:8080/v1", Some("http://spark.lan:8080/v1/chat/completions"));
-        check_endpoint("https://h/llm/v1/", Some("https://h/llm/v1/chat/completions"));
+        check_endpoint(
+            "http://spark.lan:8080",
+            Some("http://spark.lan:8080/v1/chat/completions"),
+        );
+        check_endpoint(
+            "http://spark.lan:8080/",
+            Some("http://spark.lan:8080/v1/chat/completions"),
+        );
+        check_endpoint(
+            "http://spark.lan:8080/v1",
+            Some("http://spark.lan:8080/v1/chat/completions"),
+        );
+        check_endpoint(
+            "https://h/llm/v1/",
+            Some("https://h/llm/v1/chat/completions"),
+        );
         check_endpoint("ftp://h", None);
         check_endpoint("not a url", None);
     }
@@ -443,6 +490,9 @@ mod tests {
         let prompt = user_prompt(&request, &TimeZone::UTC);
         assert!(prompt.contains(&format!("\"{}…\"", "a".repeat(SNIPPET_CHARS))));
         assert!(!prompt.contains(&"a".repeat(SNIPPET_CHARS + 1)));
-        assert!(prompt.ends_with("…and 3 more emails not listed.\n"), "{prompt}");
+        assert!(
+            prompt.ends_with("…and 3 more emails not listed.\n"),
+            "{prompt}"
+        );
     }
 }
