@@ -183,7 +183,7 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
                 temperature: 0.2,
             };
             match SparkNarrator::new(spark, clock.clone()) {
-                Ok(n) => (Arc::new(n), Feature::on(s.base_url.clone())),
+                Ok(n) => (Arc::new(n.with_time_zone(config.timezone.clone())), Feature::on(s.base_url.clone())),
                 Err(e) => {
                     tracing::error!(error = %e, "Spark is off");
                     (Arc::new(NoNarrator), Feature::off("the Spark settings are unusable; see the log"))

@@ -47,6 +47,9 @@ impl From<DraftError> for ApiError {
             DraftError::NotFound => ApiError::not_found("email not found"),
             DraftError::Forbidden => ApiError::forbidden("only the mailbox owner or an admin may draft a reply"),
             DraftError::NoMailbox => ApiError::unprocessable("no_mailbox", "no live copy of this email is in a captured mailbox"),
+            DraftError::NoRecipients => {
+                ApiError::unprocessable("no_recipients", "every address on this email is one of ours: nobody to reply to")
+            }
             DraftError::EmptyBody => ApiError::unprocessable("invalid", "the draft body is empty"),
             DraftError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "draft creation failed");
