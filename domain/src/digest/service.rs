@@ -123,6 +123,19 @@ pub struct DigestService<S: ?Sized, L: ?Sized, T: ?Sized, C: ?Sized> {
     config: DigestConfig,
 }
 
+// Derived `Clone` would require the port types themselves to be `Clone`.
+impl<S: ?Sized, L: ?Sized, T: ?Sized, C: ?Sized> Clone for DigestService<S, L, T, C> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            narrator: Arc::clone(&self.narrator),
+            transport: Arc::clone(&self.transport),
+            clock: Arc::clone(&self.clock),
+            config: self.config.clone(),
+        }
+    }
+}
+
 impl<S, L, T, C> DigestService<S, L, T, C>
 where
     S: Store + ?Sized,
@@ -299,20 +312,14 @@ where
             .checked_add(retry_backoff(claim.attempts))
             .unwrap_or(Timestamp::MAX);
 
-        let prepared = async {
-            let digest = self.build_window(since, until).await?;
-            let recipients = AdminRecipients::load(&*self.store).await;
-            Ok::<_, DigestError>((digest, recipients))
-        }
-        .await;
-        let (digest, recipients) = match prepared {
-            Ok(ready) => ready,
+        let digest = match self.build_window(since, until).await {
+            Ok(digest) => digest,
             Err(error) => {
                 self.release_after_failure(day, retry_at).await;
                 return Err(error);
             }
         };
-        let recipients = match recipients {
+        let recipients = match AdminRecipients::load(&*self.store).await {
             Ok(recipients) => recipients,
             Err(RecipientsError::NoAdmins) => {
                 tracing::warn!(%day, "scheduled digest not sent: there is no active admin");
