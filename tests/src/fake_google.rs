@@ -660,7 +660,7 @@ impl Shared {
         }
         let user = match self.authorize(&route, auth.as_deref()) {
             Ok(user) => user,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         match route.endpoint {
             Endpoint::Profile => self.profile(&user),
@@ -727,7 +727,7 @@ impl Shared {
         }
     }
 
-    fn authorize(&self, route: &Route, auth: Option<&str>) -> Result<String, Response> {
+    fn authorize(&self, route: &Route, auth: Option<&str>) -> Result<String, Box<Response>> {
         let unauthenticated = || {
             google_error_with(
                 401,
@@ -739,47 +739,50 @@ impl Shared {
         };
         let token = auth
             .and_then(|a| a.strip_prefix("Bearer "))
-            .ok_or_else(unauthenticated)?;
+            .ok_or_else(|| Box::new(unauthenticated()))?;
         let mut inner = self.lock();
         if inner.reject_all {
-            return Err(unauthenticated());
+            return Err(Box::new(unauthenticated()));
         }
-        let issued = inner.tokens.get(token).ok_or_else(unauthenticated)?;
+        let issued = inner
+            .tokens
+            .get(token)
+            .ok_or_else(|| Box::new(unauthenticated()))?;
         if issued.expires_at <= unix_now() {
-            return Err(unauthenticated());
+            return Err(Box::new(unauthenticated()));
         }
         let user = issued.user.clone();
         if route.user != "me" && route.user.to_lowercase() != user {
-            return Err(google_error_with(
+            return Err(Box::new(google_error_with(
                 403,
                 "PERMISSION_DENIED",
                 "forbidden",
                 "global",
                 &format!("Delegation denied for {user}"),
-            ));
+            )));
         }
         if !issued
             .scopes
             .iter()
             .any(|s| route.endpoint.allowed_scopes().contains(&s.as_str()))
         {
-            return Err(google_error_with(
+            return Err(Box::new(google_error_with(
                 403,
                 "PERMISSION_DENIED",
                 "insufficientPermissions",
                 "global",
                 "Request had insufficient authentication scopes.",
-            ));
+            )));
         }
         let epoch = *EPOCH.get_or_init(Instant::now);
         if !inner.spend(&user, route.endpoint.units(), epoch) {
-            return Err(google_error_with(
+            return Err(Box::new(google_error_with(
                 429,
                 "RESOURCE_EXHAUSTED",
                 "rateLimitExceeded",
                 "usageLimits",
                 "User-rate limit exceeded.",
-            ));
+            )));
         }
         Ok(user)
     }
@@ -912,11 +915,11 @@ impl Shared {
         };
         let page_size = match page_size(param("maxResults")) {
             Ok(n) => n,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let offset = match page_offset(param("pageToken")) {
             Ok(n) => n,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let mut after_ms: Option<i64> = None;
         for term in param("q").unwrap_or("").split_whitespace() {
@@ -1021,11 +1024,11 @@ impl Shared {
         };
         let page_size = match page_size(param("maxResults")) {
             Ok(n) => n,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let offset = match page_offset(param("pageToken")) {
             Ok(n) => n,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let types: Vec<&str> = query
             .iter()
@@ -1096,7 +1099,7 @@ impl Shared {
         let message = &request["message"];
         let raw = match decode_raw_field(&message["raw"]) {
             Ok(raw) => raw,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let requested = message["threadId"].as_str().map(str::to_string);
         let mut inner = self.lock();
@@ -1132,7 +1135,7 @@ impl Shared {
         };
         let raw = match decode_raw_field(&request["raw"]) {
             Ok(raw) => raw,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         if !has_recipients(&raw) {
             return google_error(
@@ -1215,59 +1218,62 @@ fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn page_size(param: Option<&str>) -> Result<usize, Response> {
+fn page_size(param: Option<&str>) -> Result<usize, Box<Response>> {
     match param {
         None => Ok(100),
         Some(v) => match v.parse::<usize>() {
             Ok(n) if n > 0 => Ok(n.min(500)),
-            _ => Err(google_error(
+            _ => Err(Box::new(google_error(
                 400,
                 "INVALID_ARGUMENT",
                 "invalidArgument",
                 "Invalid maxResults",
-            )),
+            ))),
         },
     }
 }
 
-fn page_offset(token: Option<&str>) -> Result<usize, Response> {
+fn page_offset(token: Option<&str>) -> Result<usize, Box<Response>> {
     match token {
         None => Ok(0),
         Some(t) => t
             .strip_prefix('p')
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| {
-                google_error(
+                Box::new(google_error(
                     400,
                     "INVALID_ARGUMENT",
                     "invalidArgument",
                     "Invalid pageToken",
-                )
+                ))
             }),
     }
 }
 
-fn decode_raw_field(raw: &Value) -> Result<Vec<u8>, Response> {
+fn decode_raw_field(raw: &Value) -> Result<Vec<u8>, Box<Response>> {
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &alphabet::URL_SAFE,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
     let Some(text) = raw.as_str() else {
-        return Err(google_error(
+        return Err(Box::new(google_error(
             400,
             "INVALID_ARGUMENT",
             "invalidArgument",
             "'raw' RFC822 payload message string or uploading message via /upload/* URL required",
-        ));
+        )));
     };
-    LENIENT.decode(text).map_err(|_| {
-        google_error(
-            400,
-            "INVALID_ARGUMENT",
-            "invalidArgument",
-            "Invalid value for ByteString",
-        )
-    })
+    LENIENT
+        .decode(text)
+        .map_err(|_| {
+            google_error(
+                400,
+                "INVALID_ARGUMENT",
+                "invalidArgument",
+                "Invalid value for ByteString",
+            )
+        })
+        .map_err(Box::new)
 }
 
 fn has_recipients(raw: &[u8]) -> bool {

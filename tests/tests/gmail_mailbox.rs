@@ -470,3 +470,32 @@ async fn without_the_quota_limiter_a_burst_is_rate_limited_by_gmail() {
         "{results:?}"
     );
 }
+
+#[tokio::test]
+async fn a_flaky_gmail_is_ridden_out_by_retries() {
+    let google = FakeGoogle::start(FakeGoogleConfig {
+        users: vec![ANN.into()],
+        failure_rate: 0.4,
+        seed: 11,
+        ..Default::default()
+    })
+    .await;
+    let ids: Vec<String> = (0..20)
+        .map(|n| google.add_message(ANN, raw(n)).id)
+        .collect();
+    let config = GmailConfig {
+        max_attempts: 10,
+        ..google.gmail_config()
+    };
+    let mailbox = reader(&google, config);
+
+    for id in &ids {
+        let got = mailbox.fetch_raw(&ann(), id).await;
+        assert!(got.is_ok(), "{id}: {got:?}");
+    }
+
+    assert!(
+        google.calls(Endpoint::MessagesGet) > 20,
+        "some calls failed and were retried"
+    );
+}

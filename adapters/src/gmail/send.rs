@@ -18,6 +18,10 @@ use tracing::instrument;
 use super::client::{GmailClient, GmailConfig, Op};
 use crate::mail_format;
 
+/// `users/{sender}/messages/send`: kept here so a search for the send path
+/// finds this file alone.
+const SEND_PATH: [&str; 2] = ["messages", "send"];
+
 /// Sends the digest through Gmail, impersonating the digest sender.
 #[derive(Clone)]
 pub struct GmailSendTransport {
