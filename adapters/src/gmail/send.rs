@@ -54,10 +54,7 @@ impl MailTransport for GmailSendTransport {
         let sender = self.sender.as_ref().unwrap_or_else(|| to.first());
         let message = mail_format::render(sender, to, mail)?;
         let body = json!({ "raw": URL_SAFE_NO_PAD.encode(message.formatted()) });
-        let url = self
-            .client
-            .url(sender, &["messages", "send"])
-            .map_err(send_error)?;
+        let url = self.client.url(sender, &SEND_PATH).map_err(send_error)?;
         let _: IgnoredAny = self
             .client
             .call(sender, Scope::GmailCompose, Op::MessagesSend, |http| {
