@@ -61,7 +61,9 @@ impl MigrationTrait for Migration {
             .create_index(index("investor_domains", &["investor_id", "domain"], true))
             .await?;
         // The matcher looks investors up by domain.
-        manager.create_index(index("investor_domains", &["domain"], false)).await?;
+        manager
+            .create_index(index("investor_domains", &["domain"], false))
+            .await?;
 
         manager
             .create_table(
@@ -76,7 +78,9 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("contacts", &["investor_id"], false)).await?;
+        manager
+            .create_index(index("contacts", &["investor_id"], false))
+            .await?;
 
         manager
             .create_table(
@@ -93,14 +97,22 @@ impl MigrationTrait for Migration {
         manager
             .create_index(index("contact_emails", &["contact_id", "email"], true))
             .await?;
-        manager.create_index(index("contact_emails", &["email"], false)).await?;
+        manager
+            .create_index(index("contact_emails", &["email"], false))
+            .await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         drop_tables(
             manager,
-            &["contact_emails", "contacts", "investor_domains", "investors", "users"],
+            &[
+                "contact_emails",
+                "contacts",
+                "investor_domains",
+                "investors",
+                "users",
+            ],
         )
         .await
     }

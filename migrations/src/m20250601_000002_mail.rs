@@ -34,7 +34,9 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("email_accounts", &["user_id"], false)).await?;
+        manager
+            .create_index(index("email_accounts", &["user_id"], false))
+            .await?;
 
         // One row per email however many mailboxes saw it (R-CAP-6): the
         // dedup key is the Message-ID, or `sha256:<fingerprint>` without one.
@@ -69,9 +71,13 @@ impl MigrationTrait for Migration {
             )
             .await?;
         // The activity list and the digest window scan by (sent_at, id).
-        manager.create_index(index("emails", &["sent_at", "id"], false)).await?;
+        manager
+            .create_index(index("emails", &["sent_at", "id"], false))
+            .await?;
         // Direction is `from_email IN (mailbox addresses)`.
-        manager.create_index(index("emails", &["from_email"], false)).await?;
+        manager
+            .create_index(index("emails", &["from_email"], false))
+            .await?;
 
         // The per-mailbox sighting: soft delete lives here, and an email is
         // live iff one of its sightings has deleted_at NULL.
@@ -89,22 +95,38 @@ impl MigrationTrait for Migration {
                     .col(boolean("is_sent").default(false))
                     .col(text_null("deleted_at"))
                     .col(text("captured_at"))
-                    .foreign_key(&mut fk("email_account_messages", "account_id", "email_accounts"))
+                    .foreign_key(&mut fk(
+                        "email_account_messages",
+                        "account_id",
+                        "email_accounts",
+                    ))
                     .foreign_key(&mut fk("email_account_messages", "email_id", "emails"))
                     .take(),
             )
             .await?;
         // Recapturing a Gmail message is a no-op because of this index.
         manager
-            .create_index(index("email_account_messages", &["account_id", "gmail_message_id"], true))
+            .create_index(index(
+                "email_account_messages",
+                &["account_id", "gmail_message_id"],
+                true,
+            ))
             .await?;
         // Liveness checks go email -> sightings; the digest and per-mailbox
         // filters go account -> sightings; both test deleted_at.
         manager
-            .create_index(index("email_account_messages", &["email_id", "deleted_at"], false))
+            .create_index(index(
+                "email_account_messages",
+                &["email_id", "deleted_at"],
+                false,
+            ))
             .await?;
         manager
-            .create_index(index("email_account_messages", &["account_id", "deleted_at"], false))
+            .create_index(index(
+                "email_account_messages",
+                &["account_id", "deleted_at"],
+                false,
+            ))
             .await?;
 
         // Email-level links to investors (and a contact when a contact's
@@ -158,7 +180,11 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("capture_errors", &["account_id", "gmail_message_id"], true))
+            .create_index(index(
+                "capture_errors",
+                &["account_id", "gmail_message_id"],
+                true,
+            ))
             .await?;
         Ok(())
     }

@@ -40,9 +40,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(index("activity_proposals", &["email_id", "investor_id"], true))
+            .create_index(index(
+                "activity_proposals",
+                &["email_id", "investor_id"],
+                true,
+            ))
             .await?;
-        manager.create_index(index("activity_proposals", &["status"], false)).await?;
+        manager
+            .create_index(index("activity_proposals", &["status"], false))
+            .await?;
 
         // What lands on the investor/contact record. The unique proposal_id
         // makes "approve creates exactly one activity" a database fact.
@@ -66,7 +72,9 @@ impl MigrationTrait for Migration {
                     .take(),
             )
             .await?;
-        manager.create_index(index("activities", &["investor_id"], false)).await?;
+        manager
+            .create_index(index("activities", &["investor_id"], false))
+            .await?;
 
         // An audit row per Gmail draft created; mailroom never sends them.
         manager

@@ -43,7 +43,9 @@ impl TestDb {
         let name = unique_name();
         let admin = Database::connect(admin_url.as_str())
             .await
-            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {PG_URL_VAR} (or its default): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot reach PostgreSQL at {PG_URL_VAR} (or its default): {e}")
+            });
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
@@ -60,7 +62,9 @@ impl TestDb {
     /// A store on this database, connected and migrated. Each call opens a
     /// separate pool, like another replica would.
     pub async fn store(&self) -> SeaStore {
-        let store = SeaStore::connect(&self.url).await.expect("connect test store");
+        let store = SeaStore::connect(&self.url)
+            .await
+            .expect("connect test store");
         store.migrate().await.expect("migrate test store");
         store
     }
@@ -91,7 +95,9 @@ impl Drop for TestDb {
                 let admin_url = admin_url.clone();
                 let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                 let outcome = std::thread::spawn(move || {
-                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
                     runtime.block_on(async {
                         let admin = Database::connect(admin_url.as_str()).await?;
                         admin.execute_unprepared(&sql).await?;
@@ -198,12 +204,23 @@ pub mod seed {
 
     /// Loads [`directory`] and gives Ann, Bob and Cat a mailbox each.
     pub async fn team(store: &SeaStore) -> Team {
-        store.upsert_directory(directory()).await.expect("seed directory");
+        store
+            .upsert_directory(directory())
+            .await
+            .expect("seed directory");
         let user = |email: &'static str| async move {
-            store.user_by_email(&addr(email)).await.expect("user").expect("seeded user")
+            store
+                .user_by_email(&addr(email))
+                .await
+                .expect("user")
+                .expect("seeded user")
         };
         let mailbox = |email: &'static str| async move {
-            store.create_account(&addr(email), &addr(email)).await.expect("seed mailbox").id
+            store
+                .create_account(&addr(email), &addr(email))
+                .await
+                .expect("seed mailbox")
+                .id
         };
         Team {
             ann: user("ann@fund.com").await,
@@ -244,8 +261,17 @@ pub mod seed {
         }
 
         /// Adds a match; content is stored only for matched messages.
-        pub fn link(mut self, investor: InvestorId, contact: Option<ContactId>, matched: &str) -> Msg {
-            self.links.push(MatchLink { investor_id: investor, contact_id: contact, matched_address: addr(matched) });
+        pub fn link(
+            mut self,
+            investor: InvestorId,
+            contact: Option<ContactId>,
+            matched: &str,
+        ) -> Msg {
+            self.links.push(MatchLink {
+                investor_id: investor,
+                contact_id: contact,
+                matched_address: addr(matched),
+            });
             self
         }
 
@@ -256,7 +282,11 @@ pub mod seed {
                 account_id: account,
                 gmail_message_id: gmail_id.to_string(),
                 gmail_thread_id: format!("thread-{}", self.dedup_key),
-                labels: if is_sent { vec!["SENT".to_string()] } else { vec!["INBOX".to_string()] },
+                labels: if is_sent {
+                    vec!["SENT".to_string()]
+                } else {
+                    vec!["INBOX".to_string()]
+                },
                 is_sent,
                 header: EmailHeader {
                     dedup_key: self.dedup_key.clone(),

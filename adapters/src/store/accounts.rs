@@ -18,15 +18,23 @@ const ACCOUNT_SELECT: &str = "SELECT a.id, a.user_id, u.email AS user_email, a.e
 /// How many ids go into one `IN (…)` list; far below both databases' limits.
 const ID_CHUNK: usize = 500;
 
-pub(crate) async fn own_addresses(db: &DatabaseConnection) -> Result<Vec<EmailAddress>, StoreError> {
-    sql::all(db, "SELECT email_address FROM email_accounts ORDER BY email_address", vec![])
-        .await?
-        .iter()
-        .map(|row| row.addr("email_address"))
-        .collect()
+pub(crate) async fn own_addresses(
+    db: &DatabaseConnection,
+) -> Result<Vec<EmailAddress>, StoreError> {
+    sql::all(
+        db,
+        "SELECT email_address FROM email_accounts ORDER BY email_address",
+        vec![],
+    )
+    .await?
+    .iter()
+    .map(|row| row.addr("email_address"))
+    .collect()
 }
 
-pub(crate) async fn list_accounts(db: &DatabaseConnection) -> Result<Vec<EmailAccount>, StoreError> {
+pub(crate) async fn list_accounts(
+    db: &DatabaseConnection,
+) -> Result<Vec<EmailAccount>, StoreError> {
     sql::all(db, &format!("{ACCOUNT_SELECT} ORDER BY a.id"), vec![])
         .await?
         .iter()
@@ -38,9 +46,13 @@ pub(crate) async fn get_account<C: ConnectionTrait>(
     conn: &C,
     id: AccountId,
 ) -> Result<EmailAccount, StoreError> {
-    let row = one(conn, &format!("{ACCOUNT_SELECT} WHERE a.id = $1"), vec![id.0.into()])
-        .await?
-        .ok_or_else(|| not_found(id))?;
+    let row = one(
+        conn,
+        &format!("{ACCOUNT_SELECT} WHERE a.id = $1"),
+        vec![id.0.into()],
+    )
+    .await?
+    .ok_or_else(|| not_found(id))?;
     account_from_row(&row)
 }
 
@@ -50,9 +62,13 @@ pub(crate) async fn create_account(
     email_address: &EmailAddress,
 ) -> Result<EmailAccount, StoreError> {
     let txn = write_txn(db).await?;
-    let user = one(&txn, "SELECT id FROM users WHERE email = $1", vec![user_email.as_str().into()])
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("user {user_email}")))?;
+    let user = one(
+        &txn,
+        "SELECT id FROM users WHERE email = $1",
+        vec![user_email.as_str().into()],
+    )
+    .await?
+    .ok_or_else(|| StoreError::NotFound(format!("user {user_email}")))?;
     let user_id: i64 = user.col("id")?;
     let exists = one(
         &txn,
@@ -61,7 +77,9 @@ pub(crate) async fn create_account(
     )
     .await?;
     if exists.is_some() {
-        return Err(StoreError::Conflict(format!("{email_address} is already a mailbox")));
+        return Err(StoreError::Conflict(format!(
+            "{email_address} is already a mailbox"
+        )));
     }
     // A concurrent insert of the same address still fails on the unique
     // index, which maps to `Conflict` as well.
@@ -188,8 +206,17 @@ pub(crate) async fn known_gmail_ids(
     Ok(known)
 }
 
-pub(crate) async fn ensure_exists<C: ConnectionTrait>(conn: &C, id: AccountId) -> Result<(), StoreError> {
-    match one(conn, "SELECT id FROM email_accounts WHERE id = $1", vec![id.0.into()]).await? {
+pub(crate) async fn ensure_exists<C: ConnectionTrait>(
+    conn: &C,
+    id: AccountId,
+) -> Result<(), StoreError> {
+    match one(
+        conn,
+        "SELECT id FROM email_accounts WHERE id = $1",
+        vec![id.0.into()],
+    )
+    .await?
+    {
         Some(_) => Ok(()),
         None => Err(not_found(id)),
     }
@@ -220,6 +247,8 @@ fn parse_sync_state(raw: &str) -> Result<SyncState, StoreError> {
         "syncing" => Ok(SyncState::Syncing),
         "idle" => Ok(SyncState::Idle),
         "error" => Ok(SyncState::Error),
-        other => Err(sql::unexpected(format!("stored sync state `{other}` is unknown"))),
+        other => Err(sql::unexpected(format!(
+            "stored sync state `{other}` is unknown"
+        ))),
     }
 }

@@ -26,7 +26,10 @@ pub(crate) async fn query_activity(
 ) -> Result<ActivityPage, StoreError> {
     let limit = query.limit.min(MAX_LIMIT);
     if limit == 0 {
-        return Ok(ActivityPage { items: Vec::new(), next_cursor: None });
+        return Ok(ActivityPage {
+            items: Vec::new(),
+            next_cursor: None,
+        });
     }
     let mut p = Params::default();
     let mut link_filter = String::new();
@@ -47,7 +50,8 @@ pub(crate) async fn query_activity(
         // LOWER on both sides: LIKE is case-sensitive on PostgreSQL and only
         // ASCII-case-insensitive on SQLite.
         let pattern = p.bind(like_pattern(q));
-        let like = |column: &str| format!("LOWER(COALESCE(e.{column}, '')) LIKE {pattern} ESCAPE '\\'");
+        let like =
+            |column: &str| format!("LOWER(COALESCE(e.{column}, '')) LIKE {pattern} ESCAPE '\\'");
         filters.push_str(&format!(
             " AND ({} OR {} OR {} OR {})",
             like("subject"),
@@ -59,7 +63,9 @@ pub(crate) async fn query_activity(
     if let Some(cursor) = query.cursor {
         let at = p.bind(sql::ts_text(cursor.sent_at));
         let id = p.bind(cursor.email_id.0);
-        filters.push_str(&format!(" AND (e.sent_at < {at} OR (e.sent_at = {at} AND e.id < {id}))"));
+        filters.push_str(&format!(
+            " AND (e.sent_at < {at} OR (e.sent_at = {at} AND e.id < {id}))"
+        ));
     }
     // One extra row tells whether another page exists.
     let fetch = p.bind(i64::from(limit) + 1);
@@ -84,13 +90,22 @@ pub(crate) async fn query_activity(
             to: row.addr_list("to_json")?,
             cc: row.addr_list("cc_json")?,
             sent_at: row.ts("sent_at")?,
-            direction: if row.flag("outbound")? { Direction::Outbound } else { Direction::Inbound },
+            direction: if row.flag("outbound")? {
+                Direction::Outbound
+            } else {
+                Direction::Inbound
+            },
             investors: Vec::new(),
             mailboxes: Vec::new(),
         });
     }
     let next_cursor = (rows.len() > limit as usize)
-        .then(|| items.last().map(|last| ActivityCursor { sent_at: last.sent_at, email_id: last.email_id }))
+        .then(|| {
+            items.last().map(|last| ActivityCursor {
+                sent_at: last.sent_at,
+                email_id: last.email_id,
+            })
+        })
         .flatten();
     attach_details(db, &mut items).await?;
     Ok(ActivityPage { items, next_cursor })
@@ -98,7 +113,10 @@ pub(crate) async fn query_activity(
 
 /// Fills each item's investors (every linked one, graveyard or not) and its
 /// live mailboxes with two queries for the whole page.
-async fn attach_details(db: &DatabaseConnection, items: &mut [ActivityItem]) -> Result<(), StoreError> {
+async fn attach_details(
+    db: &DatabaseConnection,
+    items: &mut [ActivityItem],
+) -> Result<(), StoreError> {
     if items.is_empty() {
         return Ok(());
     }
@@ -117,11 +135,14 @@ async fn attach_details(db: &DatabaseConnection, items: &mut [ActivityItem]) -> 
     )
     .await?;
     for row in rows {
-        investors.entry(row.col("email_id")?).or_default().push(InvestorRef {
-            id: InvestorId(row.col("id")?),
-            name: row.col("name")?,
-            graveyard: row.flag("graveyard")?,
-        });
+        investors
+            .entry(row.col("email_id")?)
+            .or_default()
+            .push(InvestorRef {
+                id: InvestorId(row.col("id")?),
+                name: row.col("name")?,
+                graveyard: row.flag("graveyard")?,
+            });
     }
 
     let mut mailboxes: HashMap<i64, Vec<MailboxSighting>> = HashMap::new();
@@ -138,11 +159,14 @@ async fn attach_details(db: &DatabaseConnection, items: &mut [ActivityItem]) -> 
     )
     .await?;
     for row in rows {
-        mailboxes.entry(row.col("email_id")?).or_default().push(MailboxSighting {
-            account_id: AccountId(row.col("account_id")?),
-            email_address: row.addr("email_address")?,
-            is_sent: row.flag("is_sent")?,
-        });
+        mailboxes
+            .entry(row.col("email_id")?)
+            .or_default()
+            .push(MailboxSighting {
+                account_id: AccountId(row.col("account_id")?),
+                email_address: row.addr("email_address")?,
+                is_sent: row.flag("is_sent")?,
+            });
     }
 
     for item in items {

@@ -18,7 +18,10 @@ pub(crate) async fn capture(
     let header = &request.header;
     // R-CAP-5 is kept here too: content is written only for matched email,
     // whatever the caller passed.
-    let content = request.content.as_ref().filter(|_| !request.links.is_empty());
+    let content = request
+        .content
+        .as_ref()
+        .filter(|_| !request.links.is_empty());
     let captured_at = sql::ts(request.captured_at);
     let size = i64::try_from(header.size)
         .map_err(|_| StoreError::Invalid(format!("message size {} is too large", header.size)))?;
@@ -35,7 +38,11 @@ pub(crate) async fn capture(
         vec![
             header.dedup_key.as_str().into(),
             header.message_id.clone().into(),
-            header.from_email.as_ref().map(|a| a.as_str().to_string()).into(),
+            header
+                .from_email
+                .as_ref()
+                .map(|a| a.as_str().to_string())
+                .into(),
             header.from_name.clone().into(),
             to_json(&header.to)?.into(),
             to_json(&header.cc)?.into(),
@@ -72,7 +79,13 @@ pub(crate) async fn capture(
             &txn,
             "UPDATE emails SET subject = $2, snippet = $3, body = $4, attachments_json = $5, \
              content_stored = TRUE WHERE id = $1 AND content_stored = FALSE",
-            vec![email_id.into(), subject.into(), snippet.into(), body.into(), attachments.into()],
+            vec![
+                email_id.into(),
+                subject.into(),
+                snippet.into(),
+                body.into(),
+                attachments.into(),
+            ],
         )
         .await?;
     }
@@ -101,7 +114,10 @@ pub(crate) async fn capture(
             &txn,
             "UPDATE email_account_messages SET deleted_at = NULL \
              WHERE account_id = $1 AND gmail_message_id = $2 AND deleted_at IS NOT NULL",
-            vec![request.account_id.0.into(), request.gmail_message_id.as_str().into()],
+            vec![
+                request.account_id.0.into(),
+                request.gmail_message_id.as_str().into(),
+            ],
         )
         .await?;
     }
@@ -140,7 +156,12 @@ pub(crate) async fn capture(
     }
 
     commit(txn).await?;
-    Ok(CaptureOutcome { email_id: EmailId(email_id), new_email, new_sighting, proposals_created })
+    Ok(CaptureOutcome {
+        email_id: EmailId(email_id),
+        new_email,
+        new_sighting,
+        proposals_created,
+    })
 }
 
 pub(crate) async fn soft_delete_sighting(
@@ -177,7 +198,12 @@ pub(crate) async fn record_capture_error(
     Ok(())
 }
 
-type ContentColumns = (Option<String>, Option<String>, Option<String>, Option<String>);
+type ContentColumns = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 fn content_columns(content: Option<&EmailContent>) -> Result<ContentColumns, StoreError> {
     match content {
@@ -201,4 +227,3 @@ fn first_link_per_investor(links: &[MatchLink]) -> Vec<&MatchLink> {
     }
     firsts.into_values().collect()
 }
-

@@ -68,7 +68,13 @@ pub(crate) async fn get_setting<C: ConnectionTrait>(
     conn: &C,
     key: &str,
 ) -> Result<Option<serde_json::Value>, StoreError> {
-    match one(conn, "SELECT value FROM app_settings WHERE key = $1", vec![key.into()]).await? {
+    match one(
+        conn,
+        "SELECT value FROM app_settings WHERE key = $1",
+        vec![key.into()],
+    )
+    .await?
+    {
         None => Ok(None),
         Some(row) => Ok(Some(sql::from_json(&row.col::<String>("value")?)?)),
     }
@@ -100,7 +106,10 @@ pub(crate) async fn digest_state(db: &DatabaseConnection) -> Result<DigestState,
         Some(other) => return Err(bad_setting(keys::DIGEST_LAST_SENT_DATE, &other)),
         None => None,
     };
-    Ok(DigestState { last_sent_at, last_sent_date })
+    Ok(DigestState {
+        last_sent_at,
+        last_sent_date,
+    })
 }
 
 fn bad_setting(key: &str, value: &serde_json::Value) -> StoreError {
@@ -134,14 +143,21 @@ pub(crate) async fn claim_digest_day(
         "UPDATE digest_claims SET holder = $2, expires_at = $3 \
          WHERE day = $1 AND completed = FALSE AND (holder = $2 OR expires_at <= $4) \
          RETURNING attempts",
-        vec![day.as_str().into(), holder.into(), sql::ts(lease_until), sql::ts(now)],
+        vec![
+            day.as_str().into(),
+            holder.into(),
+            sql::ts(lease_until),
+            sql::ts(now),
+        ],
     )
     .await?;
     match row {
         None => Ok(None),
         Some(row) => {
             let attempts: i32 = row.col("attempts")?;
-            Ok(Some(DigestClaim { attempts: u32::try_from(attempts).unwrap_or(0) }))
+            Ok(Some(DigestClaim {
+                attempts: u32::try_from(attempts).unwrap_or(0),
+            }))
         }
     }
 }
@@ -160,10 +176,22 @@ pub(crate) async fn complete_digest_day(
     )
     .await?;
     if done == 0 {
-        return Err(StoreError::Conflict(format!("{holder} does not hold the digest claim of {day}")));
+        return Err(StoreError::Conflict(format!(
+            "{holder} does not hold the digest claim of {day}"
+        )));
     }
-    put_setting(&txn, keys::DIGEST_LAST_SENT_AT, &serde_json::Value::String(cursor.to_string())).await?;
-    put_setting(&txn, keys::DIGEST_LAST_SENT_DATE, &serde_json::Value::String(sql::date_text(day))).await?;
+    put_setting(
+        &txn,
+        keys::DIGEST_LAST_SENT_AT,
+        &serde_json::Value::String(cursor.to_string()),
+    )
+    .await?;
+    put_setting(
+        &txn,
+        keys::DIGEST_LAST_SENT_DATE,
+        &serde_json::Value::String(sql::date_text(day)),
+    )
+    .await?;
     commit(txn).await
 }
 
@@ -183,12 +211,17 @@ pub(crate) async fn fail_digest_day(
     )
     .await?;
     if changed == 0 {
-        return Err(StoreError::Conflict(format!("{holder} does not hold the digest claim of {day}")));
+        return Err(StoreError::Conflict(format!(
+            "{holder} does not hold the digest claim of {day}"
+        )));
     }
     Ok(())
 }
 
-pub(crate) async fn record_digest_send(db: &DatabaseConnection, log: DigestSendLog) -> Result<(), StoreError> {
+pub(crate) async fn record_digest_send(
+    db: &DatabaseConnection,
+    log: DigestSendLog,
+) -> Result<(), StoreError> {
     let trigger = match log.trigger {
         DigestTrigger::Scheduled => "scheduled",
         DigestTrigger::SendNow => "send_now",

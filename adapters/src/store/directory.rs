@@ -32,9 +32,13 @@ pub(crate) async fn upsert_directory(
     for contact in &update.contacts {
         let investor = contact.investor_id.0;
         if !given.contains(&investor)
-            && one(&txn, "SELECT 1 AS one FROM investors WHERE id = $1", vec![investor.into()])
-                .await?
-                .is_none()
+            && one(
+                &txn,
+                "SELECT 1 AS one FROM investors WHERE id = $1",
+                vec![investor.into()],
+            )
+            .await?
+            .is_none()
         {
             return Err(StoreError::Invalid(format!(
                 "contact {} names unknown investor {investor}",
@@ -77,8 +81,15 @@ pub(crate) async fn upsert_directory(
         )
         .await?;
         let domains: BTreeSet<&str> = investor.domains.iter().map(Domain::as_str).collect();
-        replace_children(&txn, "investor_domains", "investor_id", "domain", investor.id.0, &domains)
-            .await?;
+        replace_children(
+            &txn,
+            "investor_domains",
+            "investor_id",
+            "domain",
+            investor.id.0,
+            &domains,
+        )
+        .await?;
     }
 
     for contact in &update.contacts {
@@ -98,7 +109,15 @@ pub(crate) async fn upsert_directory(
         )
         .await?;
         let emails: BTreeSet<&str> = contact.emails.iter().map(EmailAddress::as_str).collect();
-        replace_children(&txn, "contact_emails", "contact_id", "email", contact.id.0, &emails).await?;
+        replace_children(
+            &txn,
+            "contact_emails",
+            "contact_id",
+            "email",
+            contact.id.0,
+            &emails,
+        )
+        .await?;
     }
 
     commit(txn).await?;
@@ -124,7 +143,10 @@ async fn replace_children<C: ConnectionTrait>(
     let keep = if values.is_empty() {
         String::new()
     } else {
-        format!(" AND {value_column} NOT IN ({})", placeholders(2, values.len()))
+        format!(
+            " AND {value_column} NOT IN ({})",
+            placeholders(2, values.len())
+        )
     };
     exec(
         conn,
@@ -227,10 +249,15 @@ pub(crate) async fn match_directory(db: &DatabaseConnection) -> Result<MatchDire
         })
     })
     .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(MatchDirectory { contact_emails, investor_domains })
+    Ok(MatchDirectory {
+        contact_emails,
+        investor_domains,
+    })
 }
 
-pub(crate) async fn dropdown_investors(db: &DatabaseConnection) -> Result<Vec<InvestorRef>, StoreError> {
+pub(crate) async fn dropdown_investors(
+    db: &DatabaseConnection,
+) -> Result<Vec<InvestorRef>, StoreError> {
     sql::all(
         db,
         "SELECT id, name, graveyard FROM investors WHERE graveyard = FALSE AND deleted_at IS NULL \

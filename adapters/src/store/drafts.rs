@@ -7,7 +7,10 @@ use mailroom_ports::{AccountId, EmailId, StoreError, UserId};
 
 use super::sql::{self, Row, exec, from_json, one, to_json};
 
-pub(crate) async fn reply_source(db: &DatabaseConnection, email_id: EmailId) -> Result<ReplySource, StoreError> {
+pub(crate) async fn reply_source(
+    db: &DatabaseConnection,
+    email_id: EmailId,
+) -> Result<ReplySource, StoreError> {
     let row = one(
         db,
         "SELECT id, dedup_key, message_id, from_email, from_name, to_json, cc_json, reply_to_json, \
@@ -47,10 +50,18 @@ pub(crate) async fn reply_source(db: &DatabaseConnection, email_id: EmailId) -> 
         })
     })
     .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(ReplySource { email_id, header, subject: row.col("subject")?, sightings })
+    Ok(ReplySource {
+        email_id,
+        header,
+        subject: row.col("subject")?,
+        sightings,
+    })
 }
 
-pub(crate) async fn record_draft(db: &DatabaseConnection, draft: DraftRecord) -> Result<(), StoreError> {
+pub(crate) async fn record_draft(
+    db: &DatabaseConnection,
+    draft: DraftRecord,
+) -> Result<(), StoreError> {
     exec(
         db,
         "INSERT INTO drafts (email_id, account_id, created_by, gmail_draft_id, to_json, cc_json, \

@@ -11,7 +11,9 @@ use mailroom_ports::StoreError;
 pub(crate) fn from_db(err: DbErr) -> StoreError {
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(message)) => return StoreError::Conflict(message),
-        Some(SqlErr::ForeignKeyConstraintViolation(message)) => return StoreError::Invalid(message),
+        Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
+            return StoreError::Invalid(message);
+        }
         _ => {}
     }
     if is_transient(&err) {
@@ -39,7 +41,16 @@ fn is_transient(err: &DbErr) -> bool {
                     // connections, shutdown, and connection exceptions (08xxx).
                     matches!(
                         code.as_ref(),
-                        "5" | "6" | "261" | "262" | "517" | "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03"
+                        "5" | "6"
+                            | "261"
+                            | "262"
+                            | "517"
+                            | "40001"
+                            | "40P01"
+                            | "53300"
+                            | "57P01"
+                            | "57P02"
+                            | "57P03"
                     ) || code.starts_with("08")
                 }
                 _ => false,

@@ -32,7 +32,9 @@ use mailroom_ports::records::{
     DigestSendLog, DigestState, DirectoryCounts, DirectoryUpdate, DraftRecord, EmailAccount,
     InvestorRef, MatchDirectory, Proposal, ProposalStatus, ReplySource, SyncRecord, User,
 };
-use mailroom_ports::{AccountId, ActivityId, EmailAddress, EmailId, ProposalId, Store, StoreError, UserId};
+use mailroom_ports::{
+    AccountId, ActivityId, EmailAddress, EmailId, ProposalId, Store, StoreError, UserId,
+};
 
 /// How long a statement waits for a SQLite write lock or a pooled connection
 /// before the store reports `Unavailable`.
@@ -47,7 +49,9 @@ pub struct SeaStore {
 impl std::fmt::Debug for SeaStore {
     // The connection's Debug output could carry the URL and its password.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SeaStore").field("backend", &self.db.get_database_backend()).finish()
+        f.debug_struct("SeaStore")
+            .field("backend", &self.db.get_database_backend())
+            .finish()
     }
 }
 
@@ -106,7 +110,10 @@ impl SeaStore {
 #[async_trait]
 impl Store for SeaStore {
     #[instrument(skip_all, fields(users = update.users.len(), investors = update.investors.len(), contacts = update.contacts.len()))]
-    async fn upsert_directory(&self, update: DirectoryUpdate) -> Result<DirectoryCounts, StoreError> {
+    async fn upsert_directory(
+        &self,
+        update: DirectoryUpdate,
+    ) -> Result<DirectoryCounts, StoreError> {
         directory::upsert_directory(&self.db, update).await
     }
 
@@ -152,7 +159,11 @@ impl Store for SeaStore {
     }
 
     #[instrument(skip_all, fields(account = %id, enabled = enabled))]
-    async fn set_account_enabled(&self, id: AccountId, enabled: bool) -> Result<EmailAccount, StoreError> {
+    async fn set_account_enabled(
+        &self,
+        id: AccountId,
+        enabled: bool,
+    ) -> Result<EmailAccount, StoreError> {
         accounts::set_account_enabled(&self.db, id, enabled).await
     }
 
@@ -177,7 +188,11 @@ impl Store for SeaStore {
         accounts::record_sync(&self.db, id, record).await
     }
 
-    async fn known_gmail_ids(&self, id: AccountId, gmail_ids: &[String]) -> Result<Vec<String>, StoreError> {
+    async fn known_gmail_ids(
+        &self,
+        id: AccountId,
+        gmail_ids: &[String],
+    ) -> Result<Vec<String>, StoreError> {
         accounts::known_gmail_ids(&self.db, id, gmail_ids).await
     }
 
@@ -244,7 +259,11 @@ impl Store for SeaStore {
         drafts::record_draft(&self.db, draft).await
     }
 
-    async fn digest_rows(&self, since: Timestamp, until: Timestamp) -> Result<Vec<DigestRow>, StoreError> {
+    async fn digest_rows(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<DigestRow>, StoreError> {
         digest::digest_rows(&self.db, since, until).await
     }
 
@@ -273,12 +292,22 @@ impl Store for SeaStore {
     }
 
     #[instrument(skip_all, fields(%day, holder = %holder))]
-    async fn complete_digest_day(&self, day: Date, holder: &str, cursor: Timestamp) -> Result<(), StoreError> {
+    async fn complete_digest_day(
+        &self,
+        day: Date,
+        holder: &str,
+        cursor: Timestamp,
+    ) -> Result<(), StoreError> {
         digest::complete_digest_day(&self.db, day, holder, cursor).await
     }
 
     #[instrument(skip_all, fields(%day, holder = %holder))]
-    async fn fail_digest_day(&self, day: Date, holder: &str, retry_at: Timestamp) -> Result<(), StoreError> {
+    async fn fail_digest_day(
+        &self,
+        day: Date,
+        holder: &str,
+        retry_at: Timestamp,
+    ) -> Result<(), StoreError> {
         digest::fail_digest_day(&self.db, day, holder, retry_at).await
     }
 

@@ -41,22 +41,39 @@ pub(crate) async fn list_proposals(
             p.bind(user.0)
         ));
     }
-    let filter = if filters.is_empty() { String::new() } else { format!(" WHERE {}", filters.join(" AND ")) };
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", filters.join(" AND "))
+    };
     let rows = sql::all(
         db,
-        &format!("{}{filter} ORDER BY e.sent_at DESC, e.id DESC, p.id", proposal_select()),
+        &format!(
+            "{}{filter} ORDER BY e.sent_at DESC, e.id DESC, p.id",
+            proposal_select()
+        ),
         p.values,
     )
     .await?;
-    let mut proposals = rows.iter().map(proposal_from_row).collect::<Result<Vec<_>, _>>()?;
+    let mut proposals = rows
+        .iter()
+        .map(proposal_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     attach_owners(db, &mut proposals).await?;
     Ok(proposals)
 }
 
-pub(crate) async fn get_proposal<C: ConnectionTrait>(conn: &C, id: ProposalId) -> Result<Proposal, StoreError> {
-    let row = one(conn, &format!("{} WHERE p.id = $1", proposal_select()), vec![id.0.into()])
-        .await?
-        .ok_or_else(|| not_found(id))?;
+pub(crate) async fn get_proposal<C: ConnectionTrait>(
+    conn: &C,
+    id: ProposalId,
+) -> Result<Proposal, StoreError> {
+    let row = one(
+        conn,
+        &format!("{} WHERE p.id = $1", proposal_select()),
+        vec![id.0.into()],
+    )
+    .await?
+    .ok_or_else(|| not_found(id))?;
     let mut proposals = vec![proposal_from_row(&row)?];
     attach_owners(conn, &mut proposals).await?;
     Ok(proposals.remove(0))
@@ -80,11 +97,22 @@ pub(crate) async fn apply_decision(
         &txn,
         "UPDATE activity_proposals SET status = $2, decided_by = $3, decided_at = $4 \
          WHERE id = $1 AND status = 'pending'",
-        vec![id.0.into(), status.as_str().into(), by.0.into(), sql::ts(at)],
+        vec![
+            id.0.into(),
+            status.as_str().into(),
+            by.0.into(),
+            sql::ts(at),
+        ],
     )
     .await?;
     if moved == 0 {
-        return match one(&txn, "SELECT status FROM activity_proposals WHERE id = $1", vec![id.0.into()]).await? {
+        return match one(
+            &txn,
+            "SELECT status FROM activity_proposals WHERE id = $1",
+            vec![id.0.into()],
+        )
+        .await?
+        {
             None => Err(not_found(id)),
             Some(row) => Err(StoreError::Conflict(format!(
                 "proposal {id} is already {}",
@@ -119,7 +147,10 @@ pub(crate) async fn apply_decision(
 }
 
 /// Fills `owner_user_ids`: users with a live sighting of each email.
-async fn attach_owners<C: ConnectionTrait>(conn: &C, proposals: &mut [Proposal]) -> Result<(), StoreError> {
+async fn attach_owners<C: ConnectionTrait>(
+    conn: &C,
+    proposals: &mut [Proposal],
+) -> Result<(), StoreError> {
     if proposals.is_empty() {
         return Ok(());
     }
@@ -142,11 +173,17 @@ async fn attach_owners<C: ConnectionTrait>(conn: &C, proposals: &mut [Proposal])
         )
         .await?;
         for row in rows {
-            owners.entry(row.col("email_id")?).or_default().push(UserId(row.col("user_id")?));
+            owners
+                .entry(row.col("email_id")?)
+                .or_default()
+                .push(UserId(row.col("user_id")?));
         }
     }
     for proposal in proposals {
-        proposal.owner_user_ids = owners.get(&proposal.email_id.0).cloned().unwrap_or_default();
+        proposal.owner_user_ids = owners
+            .get(&proposal.email_id.0)
+            .cloned()
+            .unwrap_or_default();
     }
     Ok(())
 }
@@ -161,7 +198,11 @@ fn proposal_from_row(row: &QueryResult) -> Result<Proposal, StoreError> {
         subject: row.col("subject")?,
         from_email: row.opt_addr("from_email")?,
         sent_at: row.ts("sent_at")?,
-        direction: if row.flag("outbound")? { Direction::Outbound } else { Direction::Inbound },
+        direction: if row.flag("outbound")? {
+            Direction::Outbound
+        } else {
+            Direction::Inbound
+        },
         status: parse_status(&row.col::<String>("status")?)?,
         decided_by: row.col::<Option<i64>>("decided_by")?.map(UserId),
         decided_at: row.opt_ts("decided_at")?,
@@ -175,7 +216,9 @@ fn parse_status(raw: &str) -> Result<ProposalStatus, StoreError> {
         "pending" => Ok(ProposalStatus::Pending),
         "approved" => Ok(ProposalStatus::Approved),
         "rejected" => Ok(ProposalStatus::Rejected),
-        other => Err(sql::unexpected(format!("stored proposal status `{other}` is unknown"))),
+        other => Err(sql::unexpected(format!(
+            "stored proposal status `{other}` is unknown"
+        ))),
     }
 }
 

@@ -53,7 +53,8 @@ pub(crate) fn parse_addr(raw: &str) -> Result<EmailAddress, StoreError> {
 }
 
 pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|e| unexpected(format!("could not encode JSON column: {e}")))
+    serde_json::to_string(value)
+        .map_err(|e| unexpected(format!("could not encode JSON column: {e}")))
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(raw: &str) -> Result<T, StoreError> {
@@ -71,7 +72,11 @@ pub(crate) async fn exec<C: ConnectionTrait>(
     values: Vec<Value>,
 ) -> Result<u64, StoreError> {
     let stmt = Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
-    Ok(conn.execute_raw(stmt).await.map_err(from_db)?.rows_affected())
+    Ok(conn
+        .execute_raw(stmt)
+        .await
+        .map_err(from_db)?
+        .rows_affected())
 }
 
 pub(crate) async fn all<C: ConnectionTrait>(
@@ -118,7 +123,10 @@ pub(crate) trait Row {
     }
 
     fn opt_ts(&self, name: &str) -> Result<Option<Timestamp>, StoreError> {
-        self.col::<Option<String>>(name)?.as_deref().map(parse_ts).transpose()
+        self.col::<Option<String>>(name)?
+            .as_deref()
+            .map(parse_ts)
+            .transpose()
     }
 
     fn addr(&self, name: &str) -> Result<EmailAddress, StoreError> {
@@ -126,7 +134,10 @@ pub(crate) trait Row {
     }
 
     fn opt_addr(&self, name: &str) -> Result<Option<EmailAddress>, StoreError> {
-        self.col::<Option<String>>(name)?.as_deref().map(parse_addr).transpose()
+        self.col::<Option<String>>(name)?
+            .as_deref()
+            .map(parse_addr)
+            .transpose()
     }
 
     /// A JSON text column holding a list of addresses.
@@ -170,8 +181,15 @@ impl Params {
     }
 
     /// A comma-separated placeholder list for `IN (…)`.
-    pub(crate) fn bind_all<V: Into<Value>>(&mut self, values: impl IntoIterator<Item = V>) -> String {
-        values.into_iter().map(|v| self.bind(v)).collect::<Vec<_>>().join(", ")
+    pub(crate) fn bind_all<V: Into<Value>>(
+        &mut self,
+        values: impl IntoIterator<Item = V>,
+    ) -> String {
+        values
+            .into_iter()
+            .map(|v| self.bind(v))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
