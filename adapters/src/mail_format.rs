@@ -10,7 +10,11 @@ use mailroom_ports::{AdminRecipients, EmailAddress, OutgoingMail, SendError};
 /// # Errors
 /// `SendError::Unexpected` when an address does not survive lettre's own
 /// checks (they were checked once already, so this is a bug, not input).
-pub fn render(from: &EmailAddress, to: &AdminRecipients, mail: &OutgoingMail) -> Result<Message, SendError> {
+pub fn render(
+    from: &EmailAddress,
+    to: &AdminRecipients,
+    mail: &OutgoingMail,
+) -> Result<Message, SendError> {
     let mut builder = Message::builder()
         .from(mailbox(from, Some("mailroom"))?)
         .subject(mail.subject.clone());
@@ -18,8 +22,13 @@ pub fn render(from: &EmailAddress, to: &AdminRecipients, mail: &OutgoingMail) ->
         builder = builder.to(mailbox(admin, None)?);
     }
     let built = match &mail.html {
-        Some(html) => builder.multipart(MultiPart::alternative_plain_html(mail.text.clone(), html.clone())),
-        None => builder.header(ContentType::TEXT_PLAIN).body(mail.text.clone()),
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            mail.text.clone(),
+            html.clone(),
+        )),
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.text.clone()),
     };
     built.map_err(|e| SendError::Unexpected(anyhow::anyhow!("failed to build the message: {e}")))
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::JwtSecret;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
     pub exp: i64,
@@ -29,10 +29,19 @@ pub enum TokenRejected {
 }
 
 /// Signs a token for `email` valid for `ttl` from `now`.
-pub fn mint(secret: &JwtSecret, email: &str, ttl: Duration, now: Timestamp) -> anyhow::Result<String> {
+pub fn mint(
+    secret: &JwtSecret,
+    email: &str,
+    ttl: Duration,
+    now: Timestamp,
+) -> anyhow::Result<String> {
     let iat = now.as_second();
     let ttl = i64::try_from(ttl.as_secs()).map_err(|_| anyhow::anyhow!("ttl is too long"))?;
-    let claims = Claims { sub: email.to_string(), exp: iat + ttl, iat };
+    let claims = Claims {
+        sub: email.to_string(),
+        exp: iat + ttl,
+        iat,
+    };
     Ok(jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -45,19 +54,25 @@ pub fn verify(secret: &JwtSecret, token: &str) -> Result<Claims, TokenRejected> 
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 5;
     validation.set_required_spec_claims(&["exp", "sub"]);
-    jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.expose()), &validation)
-        .map(|data| data.claims)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenRejected::Expired,
-            _ => TokenRejected::Invalid,
-        })
+    jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(secret.expose()),
+        &validation,
+    )
+    .map(|data| data.claims)
+    .map_err(|e| match e.kind() {
+        jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenRejected::Expired,
+        _ => TokenRejected::Invalid,
+    })
 }
 
 /// Parses `30m`, `1h`, `7d` or plain seconds.
 pub fn parse_ttl(input: &str) -> Result<Duration, String> {
     let s = input.trim();
     let (digits, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = digits.parse().map_err(|_| format!("`{input}` is not a duration like 30m, 1h or 7d"))?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{input}` is not a duration like 30m, 1h or 7d"))?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n * 60,
@@ -82,18 +97,42 @@ mod tests {
     #[test]
     fn a_minted_token_verifies_and_carries_the_email() {
         let s = secret("abcd");
-        let t = mint(&s, "ann@fund.com", Duration::from_secs(60), Timestamp::now()).unwrap();
+        let t = mint(
+            &s,
+            "ann@fund.com",
+            Duration::from_secs(60),
+            Timestamp::now(),
+        )
+        .unwrap();
         assert_eq!(verify(&s, &t).unwrap().sub, "ann@fund.com");
     }
 
     #[test]
     fn a_token_signed_with_another_secret_or_expired_is_refused() {
-        let t = mint(&secret("abcd"), "ann@fund.com", Duration::from_secs(60), Timestamp::now()).unwrap();
+        let t = mint(
+            &secret("abcd"),
+            "ann@fund.com",
+            Duration::from_secs(60),
+            Timestamp::now(),
+        )
+        .unwrap();
         assert_eq!(verify(&secret("wxyz"), &t), Err(TokenRejected::Invalid));
         let old = Timestamp::now() - jiff::SignedDuration::from_hours(2);
-        let expired = mint(&secret("abcd"), "ann@fund.com", Duration::from_secs(60), old).unwrap();
-        assert_eq!(verify(&secret("abcd"), &expired), Err(TokenRejected::Expired));
-        assert_eq!(verify(&secret("abcd"), "not.a.jwt"), Err(TokenRejected::Invalid));
+        let expired = mint(
+            &secret("abcd"),
+            "ann@fund.com",
+            Duration::from_secs(60),
+            old,
+        )
+        .unwrap();
+        assert_eq!(
+            verify(&secret("abcd"), &expired),
+            Err(TokenRejected::Expired)
+        );
+        assert_eq!(
+            verify(&secret("abcd"), "not.a.jwt"),
+            Err(TokenRejected::Invalid)
+        );
     }
 
     #[test]

@@ -13,7 +13,11 @@ use crate::wiring::{self, Overrides};
 use crate::{auth, directory, http, schedulers, telemetry};
 
 #[derive(Debug, Parser)]
-#[command(name = "mailroom", version, about = "The email side of the fund's CRM: Gmail capture, proposals, drafts, and the daily admin digest.")]
+#[command(
+    name = "mailroom",
+    version,
+    about = "The email side of the fund's CRM: Gmail capture, proposals, drafts, and the daily admin digest."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -108,19 +112,30 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Token { email, ttl } => {
             let email = EmailAddress::parse(&email).context("--email")?;
-            let ttl = auth::parse_ttl(&ttl).map_err(anyhow::Error::msg).context("--ttl")?;
+            let ttl = auth::parse_ttl(&ttl)
+                .map_err(anyhow::Error::msg)
+                .context("--ttl")?;
             let store = wiring::connect_store(&config).await?;
             let secret = wiring::jwt_secret(&config, store.as_ref()).await?;
             use mailroom_ports::Store;
             match store.user_by_email(&email).await? {
-                None => eprintln!("warning: no user {email} in the directory; the API will answer 401"),
-                Some(u) if !u.is_active => eprintln!("warning: {email} is inactive; the API will answer 403"),
+                None => {
+                    eprintln!("warning: no user {email} in the directory; the API will answer 401")
+                }
+                Some(u) if !u.is_active => {
+                    eprintln!("warning: {email} is inactive; the API will answer 403")
+                }
                 Some(_) => {}
             }
-            println!("{}", auth::mint(&secret, email.as_str(), ttl, jiff::Timestamp::now())?);
+            println!(
+                "{}",
+                auth::mint(&secret, email.as_str(), ttl, jiff::Timestamp::now())?
+            );
             Ok(())
         }
-        Command::Directory { command: DirectoryCommand::Import { file } } => {
+        Command::Directory {
+            command: DirectoryCommand::Import { file },
+        } => {
             let update = directory::parse_update_file(&file).map_err(anyhow::Error::msg)?;
             let store = wiring::connect_store(&config).await?;
             use mailroom_ports::Store;

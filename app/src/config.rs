@@ -22,7 +22,10 @@ pub struct ConfigError {
 }
 
 fn bad(var: &'static str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { var, reason: reason.into() }
+    ConfigError {
+        var,
+        reason: reason.into(),
+    }
 }
 
 /// How log lines are written.
@@ -139,12 +142,20 @@ impl Config {
 
     /// Reads the given variables (tests pass their own).
     pub fn from_map(env: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            env.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let mut notes = Vec::new();
 
-        let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite://mailroom.sqlite?mode=rwc".into());
+        let database_url =
+            get("DATABASE_URL").unwrap_or_else(|| "sqlite://mailroom.sqlite?mode=rwc".into());
         if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres")) {
-            return Err(bad("DATABASE_URL", "expected a sqlite:// or postgres:// URL"));
+            return Err(bad(
+                "DATABASE_URL",
+                "expected a sqlite:// or postgres:// URL",
+            ));
         }
         let bind = get("MAILROOM_BIND")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
@@ -152,17 +163,26 @@ impl Config {
             .map_err(|_| bad("MAILROOM_BIND", "expected host:port, e.g. 127.0.0.1:8080"))?;
 
         let jwt_secret = match get("CRM_JWT_SECRET") {
-            Some(s) if s.len() < 32 => return Err(bad("CRM_JWT_SECRET", "must be at least 32 characters")),
+            Some(s) if s.len() < 32 => {
+                return Err(bad("CRM_JWT_SECRET", "must be at least 32 characters"));
+            }
             Some(s) => Some(JwtSecret(s)),
             None => {
-                notes.push("CRM_JWT_SECRET is not set: using a generated secret kept in the database".into());
+                notes.push(
+                    "CRM_JWT_SECRET is not set: using a generated secret kept in the database"
+                        .into(),
+                );
                 None
             }
         };
 
         let timezone_name = get("CRM_TIMEZONE").unwrap_or_else(|| "UTC".into());
-        let timezone = TimeZone::get(&timezone_name)
-            .map_err(|_| bad("CRM_TIMEZONE", format!("`{timezone_name}` is not an IANA time zone")))?;
+        let timezone = TimeZone::get(&timezone_name).map_err(|_| {
+            bad(
+                "CRM_TIMEZONE",
+                format!("`{timezone_name}` is not an IANA time zone"),
+            )
+        })?;
 
         let internal_domains = match get("CRM_INTERNAL_DOMAINS") {
             None => Vec::new(),
@@ -174,7 +194,9 @@ impl Config {
         };
 
         let digest_enabled = get("CRM_DIGEST_ENABLED")
-            .map(|v| parse_bool(&v).ok_or_else(|| bad("CRM_DIGEST_ENABLED", "expected true or false")))
+            .map(|v| {
+                parse_bool(&v).ok_or_else(|| bad("CRM_DIGEST_ENABLED", "expected true or false"))
+            })
             .transpose()?;
         let digest_send_hour = get("CRM_DIGEST_SEND_HOUR")
             .map(|v| match v.parse::<i64>() {
@@ -190,7 +212,8 @@ impl Config {
         if google_service_account_file.is_none() {
             notes.push("GOOGLE_SERVICE_ACCOUNT_FILE is not set: Gmail capture, drafts and Gmail sending are off".into());
         }
-        let gmail_api_base = get("GMAIL_API_BASE").unwrap_or_else(|| "https://gmail.googleapis.com".into());
+        let gmail_api_base =
+            get("GMAIL_API_BASE").unwrap_or_else(|| "https://gmail.googleapis.com".into());
         check_url("GMAIL_API_BASE", &gmail_api_base)?;
 
         let smtp = match get("SMTP_HOST") {
@@ -211,11 +234,16 @@ impl Config {
                     SmtpTlsMode::None => 25,
                 };
                 let port = get("SMTP_PORT")
-                    .map(|p| p.parse::<u16>().map_err(|_| bad("SMTP_PORT", "expected a port number")))
+                    .map(|p| {
+                        p.parse::<u16>()
+                            .map_err(|_| bad("SMTP_PORT", "expected a port number"))
+                    })
                     .transpose()?
                     .unwrap_or(default_port);
                 let from = match get("SMTP_FROM") {
-                    Some(f) => EmailAddress::parse(&f).map_err(|e| bad("SMTP_FROM", e.to_string()))?,
+                    Some(f) => {
+                        EmailAddress::parse(&f).map_err(|e| bad("SMTP_FROM", e.to_string()))?
+                    }
                     None => return Err(bad("SMTP_FROM", "required when SMTP_HOST is set")),
                 };
                 Some(SmtpSettings {
@@ -231,7 +259,10 @@ impl Config {
 
         let spark = match get("SPARK_BASE_URL") {
             None => {
-                notes.push("SPARK_BASE_URL is not set: digest paragraphs use the count-only fallback".into());
+                notes.push(
+                    "SPARK_BASE_URL is not set: digest paragraphs use the count-only fallback"
+                        .into(),
+                );
                 None
             }
             Some(base_url) => {
@@ -259,7 +290,10 @@ impl Config {
         let outbox_dir = match get("MAILROOM_OUTBOX_DIR") {
             Some(dir) => Some(PathBuf::from(dir)),
             None if smtp.is_none() && google_service_account_file.is_none() => {
-                notes.push("no mail transport is configured: mail is written to ./outbox as .eml files".into());
+                notes.push(
+                    "no mail transport is configured: mail is written to ./outbox as .eml files"
+                        .into(),
+                );
                 Some(PathBuf::from("outbox"))
             }
             None => None,
@@ -310,7 +344,11 @@ fn check_url(var: &'static str, url: &str) -> Result<(), ConfigError> {
     }
 }
 
-fn positive(get: &impl Fn(&str) -> Option<String>, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+fn positive(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<u64, ConfigError> {
     match get(var) {
         None => Ok(default),
         Some(v) => match v.parse::<u64>() {
@@ -325,7 +363,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -372,6 +413,9 @@ mod tests {
         let smtp = c.smtp.as_ref().unwrap();
         assert_eq!(smtp.port, 465);
         assert!(!format!("{c:?}").contains("hunter2-secret"));
-        assert!(c.outbox_dir.is_none(), "SMTP configured: the outbox is not the default");
+        assert!(
+            c.outbox_dir.is_none(),
+            "SMTP configured: the outbox is not the default"
+        );
     }
 }

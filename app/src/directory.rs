@@ -13,8 +13,10 @@ pub fn parse_update_value(value: serde_json::Value) -> Result<DirectoryUpdate, S
 
 /// Reads and checks a directory file.
 pub fn parse_update_file(path: &Path) -> Result<DirectoryUpdate, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{} is not a valid directory file: {e}", path.display()))
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a valid directory file: {e}", path.display()))
 }
 
 #[cfg(test)]

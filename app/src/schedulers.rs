@@ -36,7 +36,9 @@ pub async fn sync_loop(state: AppState, every: Duration) {
         for (account, result) in sync.run_once().await {
             match result {
                 Ok(report) => tracing::info!(account = account.0, ?report, "mailbox synced"),
-                Err(e) => tracing::warn!(account = account.0, error = %DisplayChain(&e), "mailbox sync failed"),
+                Err(e) => {
+                    tracing::warn!(account = account.0, error = %DisplayChain(&e), "mailbox sync failed")
+                }
             }
         }
     }

@@ -55,10 +55,16 @@ pub struct Feature {
 
 impl Feature {
     pub fn on(detail: impl Into<String>) -> Self {
-        Self { enabled: true, detail: detail.into() }
+        Self {
+            enabled: true,
+            detail: detail.into(),
+        }
     }
 
     pub fn off(detail: impl Into<String>) -> Self {
-        Self { enabled: false, detail: detail.into() }
+        Self {
+            enabled: false,
+            detail: detail.into(),
+        }
     }
 }

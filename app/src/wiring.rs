@@ -8,11 +8,11 @@ use anyhow::Context;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use mailroom_adapters::clock::SystemClock;
+use mailroom_adapters::gmail::GmailConfig;
 use mailroom_adapters::gmail::credentials::{DwdTokenProvider, ServiceAccountKey};
 use mailroom_adapters::gmail::drafts::GmailDrafts;
 use mailroom_adapters::gmail::mailbox::GmailMailbox;
 use mailroom_adapters::gmail::send::GmailSendTransport;
-use mailroom_adapters::gmail::GmailConfig;
 use mailroom_adapters::outbox::OutboxTransport;
 use mailroom_adapters::parser::MailParser;
 use mailroom_adapters::selector::TransportSelector;
@@ -27,7 +27,9 @@ use mailroom_domain::proposals::ProposalService;
 use mailroom_ports::gmail::{DraftCreator, MailboxReader, TokenProvider};
 use mailroom_ports::llm::NarrativeRequest;
 use mailroom_ports::parse::MessageParser;
-use mailroom_ports::{Clock, EmailAddress, LlmError, LlmNarrator, MailTransport, Store, TransportKind};
+use mailroom_ports::{
+    Clock, EmailAddress, LlmError, LlmNarrator, MailTransport, Store, TransportKind,
+};
 
 use crate::config::{Config, JwtSecret, SmtpTlsMode};
 use crate::state::{AppState, Feature, Features};
@@ -45,7 +47,10 @@ pub async fn connect_store(config: &Config) -> anyhow::Result<Arc<SeaStore>> {
     let store = SeaStore::connect(&config.database_url)
         .await
         .context("failed to connect to the database")?;
-    store.migrate().await.context("failed to migrate the database")?;
+    store
+        .migrate()
+        .await
+        .context("failed to migrate the database")?;
     Ok(Arc::new(store))
 }
 
@@ -61,7 +66,9 @@ pub async fn jwt_secret(config: &Config, store: &dyn Store) -> anyhow::Result<Jw
     }
     let bytes: [u8; 32] = rand::random();
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    store.put_setting(KEY, serde_json::Value::String(secret)).await?;
+    store
+        .put_setting(KEY, serde_json::Value::String(secret))
+        .await?;
     match store.get_setting(KEY).await? {
         Some(serde_json::Value::String(s)) => Ok(JwtSecret::new(s)),
         _ => anyhow::bail!("the generated JWT secret was not stored"),
@@ -91,7 +98,11 @@ pub async fn build(config: &Config, overrides: Overrides) -> anyhow::Result<AppS
     build_with_store(config, store, overrides).await
 }
 
-pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: Overrides) -> anyhow::Result<AppState> {
+pub async fn build_with_store(
+    config: &Config,
+    store: Arc<SeaStore>,
+    overrides: Overrides,
+) -> anyhow::Result<AppState> {
     let clock: Arc<dyn Clock> = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let holder = overrides.holder.unwrap_or_else(replica_name);
     let store_dyn: Arc<dyn Store> = store;
@@ -102,17 +113,29 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
         .context("failed to build the HTTP client")?;
 
     // Google: one credential provider serves capture, drafts and the digest send.
-    let gmail_config = GmailConfig { api_base: config.gmail_api_base.clone(), ..GmailConfig::default() };
-    let (tokens, gmail_feature): (Option<Arc<dyn TokenProvider>>, Feature) = match &config.google_service_account_file {
+    let gmail_config = GmailConfig {
+        api_base: config.gmail_api_base.clone(),
+        ..GmailConfig::default()
+    };
+    let (tokens, gmail_feature): (Option<Arc<dyn TokenProvider>>, Feature) = match &config
+        .google_service_account_file
+    {
         None => (None, Feature::off("GOOGLE_SERVICE_ACCOUNT_FILE is not set")),
         Some(path) => match load_key(path) {
             Ok(key) => (
-                Some(Arc::new(DwdTokenProvider::new(key, http.clone(), clock.clone()))),
+                Some(Arc::new(DwdTokenProvider::new(
+                    key,
+                    http.clone(),
+                    clock.clone(),
+                ))),
                 Feature::on(format!("service account key {}", path.display())),
             ),
             Err(e) => {
                 tracing::error!(error = %e, "Gmail is off: the service-account key is unusable");
-                (None, Feature::off(format!("the service-account key is unusable: {e}")))
+                (
+                    None,
+                    Feature::off(format!("the service-account key is unusable: {e}")),
+                )
             }
         },
     };
@@ -121,11 +144,13 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
     let mut transports = Vec::new();
     let outbox_feature = match &config.outbox_dir {
         Some(dir) => {
-            let from = config
-                .digest_sender
-                .clone()
-                .unwrap_or_else(|| EmailAddress::parse("mailroom@mailroom.local").expect("a valid literal"));
-            chain.push((TransportKind::Outbox, Arc::new(OutboxTransport::new(dir.clone(), from))));
+            let from = config.digest_sender.clone().unwrap_or_else(|| {
+                EmailAddress::parse("mailroom@mailroom.local").expect("a valid literal")
+            });
+            chain.push((
+                TransportKind::Outbox,
+                Arc::new(OutboxTransport::new(dir.clone(), from)),
+            ));
             transports.push("outbox".to_string());
             Feature::on(format!("mail is written to {}", dir.display()))
         }
@@ -136,7 +161,11 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
         if let Some(tokens) = &tokens {
             chain.push((
                 TransportKind::Gmail,
-                Arc::new(GmailSendTransport::new(tokens.clone(), gmail_config.clone(), config.digest_sender.clone())),
+                Arc::new(GmailSendTransport::new(
+                    tokens.clone(),
+                    gmail_config.clone(),
+                    config.digest_sender.clone(),
+                )),
             ));
             transports.push("gmail".to_string());
         }
@@ -172,7 +201,10 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
     let transport: Arc<dyn MailTransport> = Arc::new(TransportSelector::new(chain));
 
     let (narrator, spark_feature): (Arc<dyn LlmNarrator>, Feature) = match &config.spark {
-        None => (Arc::new(NoNarrator), Feature::off("SPARK_BASE_URL is not set: count-only paragraphs")),
+        None => (
+            Arc::new(NoNarrator),
+            Feature::off("SPARK_BASE_URL is not set: count-only paragraphs"),
+        ),
         Some(s) => {
             let spark = SparkConfig {
                 base_url: s.base_url.clone(),
@@ -183,10 +215,16 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
                 temperature: 0.2,
             };
             match SparkNarrator::new(spark, clock.clone()) {
-                Ok(n) => (Arc::new(n.with_time_zone(config.timezone.clone())), Feature::on(s.base_url.clone())),
+                Ok(n) => (
+                    Arc::new(n.with_time_zone(config.timezone.clone())),
+                    Feature::on(s.base_url.clone()),
+                ),
                 Err(e) => {
                     tracing::error!(error = %e, "Spark is off");
-                    (Arc::new(NoNarrator), Feature::off("the Spark settings are unusable; see the log"))
+                    (
+                        Arc::new(NoNarrator),
+                        Feature::off("the Spark settings are unusable; see the log"),
+                    )
                 }
             }
         }
@@ -194,7 +232,11 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
 
     let env_policy = EnvPolicy {
         enabled: config.digest_enabled,
-        send_hour: config.digest_send_hour.map(SendHour::new).transpose().context("CRM_DIGEST_SEND_HOUR")?,
+        send_hour: config
+            .digest_send_hour
+            .map(SendHour::new)
+            .transpose()
+            .context("CRM_DIGEST_SEND_HOUR")?,
     };
     let digest = Arc::new(DigestService::new(
         store_dyn.clone(),
@@ -204,7 +246,11 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
         DigestConfig {
             timezone: config.timezone.clone(),
             env_policy,
-            narrative_budget: config.spark.as_ref().map(|s| s.timeout * 3).unwrap_or(Duration::from_secs(60)),
+            narrative_budget: config
+                .spark
+                .as_ref()
+                .map(|s| s.timeout * 3)
+                .unwrap_or(Duration::from_secs(60)),
             holder: holder.clone(),
             claim_lease: Duration::from_secs(600),
         },
@@ -213,9 +259,11 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
     let (sync, drafts) = match &tokens {
         None => (None, None),
         Some(tokens) => {
-            let reader: Arc<dyn MailboxReader> = Arc::new(GmailMailbox::new(tokens.clone(), gmail_config.clone()));
+            let reader: Arc<dyn MailboxReader> =
+                Arc::new(GmailMailbox::new(tokens.clone(), gmail_config.clone()));
             let parser: Arc<dyn MessageParser> = Arc::new(MailParser::default());
-            let creator: Arc<dyn DraftCreator> = Arc::new(GmailDrafts::new(tokens.clone(), gmail_config.clone()));
+            let creator: Arc<dyn DraftCreator> =
+                Arc::new(GmailDrafts::new(tokens.clone(), gmail_config.clone()));
             let sync = SyncService::new(
                 store_dyn.clone(),
                 reader,
@@ -230,7 +278,12 @@ pub async fn build_with_store(config: &Config, store: Arc<SeaStore>, overrides: 
                     lease: Duration::from_secs(900),
                 },
             );
-            let drafts = DraftService::new(store_dyn.clone(), creator, clock.clone(), config.internal_domains.clone());
+            let drafts = DraftService::new(
+                store_dyn.clone(),
+                creator,
+                clock.clone(),
+                config.internal_domains.clone(),
+            );
             (Some(Arc::new(sync)), Some(Arc::new(drafts)))
         }
     };

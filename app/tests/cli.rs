@@ -8,7 +8,10 @@ fn mailroom(dir: &std::path::Path) -> Command {
     c.current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", format!("sqlite://{}/m.sqlite?mode=rwc", dir.display()));
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/m.sqlite?mode=rwc", dir.display()),
+        );
     c
 }
 
@@ -29,11 +32,18 @@ fn a_directory_file_that_is_not_json_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "users: [ann]").unwrap();
-    let out = mailroom(dir.path()).args(["directory", "import"]).arg(&bad).output().unwrap();
+    let out = mailroom(dir.path())
+        .args(["directory", "import"])
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a valid directory file"), "{err}");
-    assert!(!dir.path().join("m.sqlite").exists(), "a refused file must not even create the database");
+    assert!(
+        !dir.path().join("m.sqlite").exists(),
+        "a refused file must not even create the database"
+    );
 }
 
 #[test]
@@ -45,20 +55,46 @@ fn directory_import_then_token_bootstraps_the_first_admin() {
         r#"{"users": [{"email": "Ann@Fund.com", "display_name": "Ann", "role": "admin", "is_active": true}]}"#,
     )
     .unwrap();
-    let out = mailroom(dir.path()).args(["directory", "import"]).arg(&file).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mailroom(dir.path())
+        .args(["directory", "import"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("1 users"));
-    let out = mailroom(dir.path()).args(["token", "--email", "ann@fund.com", "--ttl", "2h"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mailroom(dir.path())
+        .args(["token", "--email", "ann@fund.com", "--ttl", "2h"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert_eq!(token.split('.').count(), 3, "a JWT has three parts: {token}");
-    assert!(String::from_utf8_lossy(&out.stderr).is_empty(), "a known admin gets no warning");
+    assert_eq!(
+        token.split('.').count(),
+        3,
+        "a JWT has three parts: {token}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).is_empty(),
+        "a known admin gets no warning"
+    );
 }
 
 #[test]
 fn a_bad_setting_stops_the_service_with_the_variable_named() {
     let dir = tempfile::tempdir().unwrap();
-    let out = mailroom(dir.path()).env("CRM_TIMEZONE", "Mars/Base").arg("migrate").output().unwrap();
+    let out = mailroom(dir.path())
+        .env("CRM_TIMEZONE", "Mars/Base")
+        .arg("migrate")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("CRM_TIMEZONE"));
 }

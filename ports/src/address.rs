@@ -105,7 +105,8 @@ impl Domain {
             && d.contains('.')
             && !d.starts_with('.')
             && !d.contains("..")
-            && d.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            && d.chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
         if ok {
             Ok(Self(d))
         } else {
@@ -142,7 +143,9 @@ mod tests {
     use super::*;
 
     fn check(input: &str, expected: Result<&str, ()>) {
-        let got = EmailAddress::parse(input).map(|a| a.to_string()).map_err(|_| ());
+        let got = EmailAddress::parse(input)
+            .map(|a| a.to_string())
+            .map_err(|_| ());
         assert_eq!(got.as_deref().map_err(|_| ()), expected, "input {input:?}");
     }
 

@@ -73,7 +73,8 @@ pub enum TokenError {
 pub trait TokenProvider: Send + Sync {
     /// A token acting as `user` with `scopes`, cached until shortly before it
     /// expires; concurrent callers for the same (user, scopes) share one mint.
-    async fn token(&self, user: &EmailAddress, scopes: &[Scope]) -> Result<AccessToken, TokenError>;
+    async fn token(&self, user: &EmailAddress, scopes: &[Scope])
+    -> Result<AccessToken, TokenError>;
 
     /// Drops a cached token that Google refused (after a 401).
     async fn invalidate(&self, user: &EmailAddress, scopes: &[Scope]);
@@ -102,7 +103,10 @@ pub enum GmailError {
 impl GmailError {
     /// Worth another try later (the sync stops and the next cycle resumes).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, GmailError::RateLimited { .. } | GmailError::Unavailable(_))
+        matches!(
+            self,
+            GmailError::RateLimited { .. } | GmailError::Unavailable(_)
+        )
     }
 }
 
@@ -201,5 +205,9 @@ pub struct CreatedDraft {
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait DraftCreator: Send + Sync {
-    async fn create_draft(&self, mailbox: &EmailAddress, draft: &ReplyDraft) -> Result<CreatedDraft, GmailError>;
+    async fn create_draft(
+        &self,
+        mailbox: &EmailAddress,
+        draft: &ReplyDraft,
+    ) -> Result<CreatedDraft, GmailError>;
 }

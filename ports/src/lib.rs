@@ -16,7 +16,10 @@ pub use clock::Clock;
 pub use ids::{AccountId, ActivityId, ContactId, EmailId, InvestorId, ProposalId, UserId};
 pub use llm::{LlmError, LlmNarrator, NarrativeRequest};
 pub use store::{Store, StoreError};
-pub use transport::{AdminRecipients, MailTransport, NotAnAdmin, OutgoingMail, RecipientsError, SendError, TransportKind};
+pub use transport::{
+    AdminRecipients, MailTransport, NotAnAdmin, OutgoingMail, RecipientsError, SendError,
+    TransportKind,
+};
 
 #[cfg(feature = "mock")]
 pub use clock::MockClock;

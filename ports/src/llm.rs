@@ -46,5 +46,9 @@ pub trait LlmNarrator: Send + Sync {
     /// # Errors
     /// MUST return `Timeout` rather than run past `deadline` or its own
     /// per-call timeout, whichever is sooner.
-    async fn narrate(&self, request: &NarrativeRequest, deadline: Timestamp) -> Result<String, LlmError>;
+    async fn narrate(
+        &self,
+        request: &NarrativeRequest,
+        deadline: Timestamp,
+    ) -> Result<String, LlmError>;
 }

@@ -47,7 +47,10 @@ pub trait Store: Send + Sync {
     /// # Errors
     /// MUST return `Invalid` (and change nothing) when a contact names an
     /// investor that neither the update nor the database holds.
-    async fn upsert_directory(&self, update: DirectoryUpdate) -> Result<DirectoryCounts, StoreError>;
+    async fn upsert_directory(
+        &self,
+        update: DirectoryUpdate,
+    ) -> Result<DirectoryCounts, StoreError>;
 
     /// The user with this email, active or not.
     async fn user_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError>;
@@ -87,7 +90,11 @@ pub trait Store: Send + Sync {
 
     /// # Errors
     /// MUST return `NotFound` when there is no such account.
-    async fn set_account_enabled(&self, id: AccountId, enabled: bool) -> Result<EmailAccount, StoreError>;
+    async fn set_account_enabled(
+        &self,
+        id: AccountId,
+        enabled: bool,
+    ) -> Result<EmailAccount, StoreError>;
 
     /// Takes the mailbox's sync lease for `holder` until `until` if it is
     /// free, expired or already `holder`'s. Returns whether it was taken.
@@ -109,7 +116,11 @@ pub trait Store: Send + Sync {
 
     /// Which of these Gmail message ids already have a sighting (live or not)
     /// in this mailbox.
-    async fn known_gmail_ids(&self, id: AccountId, gmail_ids: &[String]) -> Result<Vec<String>, StoreError>;
+    async fn known_gmail_ids(
+        &self,
+        id: AccountId,
+        gmail_ids: &[String],
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Stores one message seen in one mailbox: one `emails` row per
     /// `dedup_key`, one sighting per (account, gmail id), links on conflict
@@ -182,7 +193,11 @@ pub trait Store: Send + Sync {
 
     /// Rows for the digest window `(since, until]` on `emails.sent_at`:
     /// investor-linked email only, live sightings of active users only.
-    async fn digest_rows(&self, since: Timestamp, until: Timestamp) -> Result<Vec<DigestRow>, StoreError>;
+    async fn digest_rows(
+        &self,
+        since: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<DigestRow>, StoreError>;
 
     /// A raw `app_settings` value.
     async fn get_setting(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
@@ -207,11 +222,21 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// MUST return `Conflict` when `holder` no longer holds the claim.
-    async fn complete_digest_day(&self, day: Date, holder: &str, cursor: Timestamp) -> Result<(), StoreError>;
+    async fn complete_digest_day(
+        &self,
+        day: Date,
+        holder: &str,
+        cursor: Timestamp,
+    ) -> Result<(), StoreError>;
 
     /// After a failed send: counts the attempt and keeps the claim until
     /// `retry_at`, so no replica retries before then.
-    async fn fail_digest_day(&self, day: Date, holder: &str, retry_at: Timestamp) -> Result<(), StoreError>;
+    async fn fail_digest_day(
+        &self,
+        day: Date,
+        holder: &str,
+        retry_at: Timestamp,
+    ) -> Result<(), StoreError>;
 
     async fn record_digest_send(&self, log: DigestSendLog) -> Result<(), StoreError>;
 }

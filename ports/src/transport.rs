@@ -57,7 +57,10 @@ impl AdminRecipients {
         // The store promises active admins; the filter keeps the promise even
         // if an adapter does not.
         let mut addresses: Vec<EmailAddress> = Vec::new();
-        for user in admins.into_iter().filter(|u| u.is_active && u.role == Role::Admin) {
+        for user in admins
+            .into_iter()
+            .filter(|u| u.is_active && u.role == Role::Admin)
+        {
             if !addresses.contains(&user.email) {
                 addresses.push(user.email);
             }
@@ -74,8 +77,11 @@ impl AdminRecipients {
     /// [`NotAnAdmin`] listing every wanted address outside the set (nothing
     /// is sent to anyone then); an empty `wanted` is refused as well.
     pub fn restrict_to(&self, wanted: &[EmailAddress]) -> Result<Self, NotAnAdmin> {
-        let outsiders: Vec<EmailAddress> =
-            wanted.iter().filter(|w| !self.addresses.contains(w)).cloned().collect();
+        let outsiders: Vec<EmailAddress> = wanted
+            .iter()
+            .filter(|w| !self.addresses.contains(w))
+            .cloned()
+            .collect();
         if !outsiders.is_empty() || wanted.is_empty() {
             return Err(NotAnAdmin(outsiders));
         }
@@ -108,7 +114,9 @@ impl AdminRecipients {
 
 impl fmt::Debug for AdminRecipients {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.addresses.iter().map(|a| a.as_str())).finish()
+        f.debug_list()
+            .entries(self.addresses.iter().map(|a| a.as_str()))
+            .finish()
     }
 }
 
@@ -181,5 +189,9 @@ pub trait MailTransport: Send + Sync {
     /// MUST return `NotConfigured` when it has nothing to send with,
     /// `Rejected` for a permanent refusal, `Unavailable` for a failure that
     /// may pass.
-    async fn send(&self, to: &AdminRecipients, mail: &OutgoingMail) -> Result<TransportKind, SendError>;
+    async fn send(
+        &self,
+        to: &AdminRecipients,
+        mail: &OutgoingMail,
+    ) -> Result<TransportKind, SendError>;
 }

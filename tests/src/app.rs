@@ -9,8 +9,8 @@ use mailroom_app::config::Config;
 use mailroom_app::state::AppState;
 use mailroom_app::wiring::{self, Overrides};
 use mailroom_ports::Clock;
-use mailroom_ports::records::{DirectoryUpdate, DirectoryUser, Role};
 use mailroom_ports::EmailAddress;
+use mailroom_ports::records::{DirectoryUpdate, DirectoryUser, Role};
 use poem::listener::{Acceptor, Listener, TcpListener};
 
 use crate::db::TestDb;
@@ -79,7 +79,9 @@ pub fn test_config(db_url: &str, outbox: &std::path::Path, env: &[(&str, &str)])
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("DATABASE_URL".into(), db_url.into());
     vars.insert("CRM_JWT_SECRET".into(), TEST_JWT_SECRET.into());
-    let explicit_transport = env.iter().any(|(k, _)| *k == "SMTP_HOST" || *k == "GOOGLE_SERVICE_ACCOUNT_FILE");
+    let explicit_transport = env
+        .iter()
+        .any(|(k, _)| *k == "SMTP_HOST" || *k == "GOOGLE_SERVICE_ACCOUNT_FILE");
     if !explicit_transport {
         vars.insert("MAILROOM_OUTBOX_DIR".into(), outbox.display().to_string());
     }
@@ -92,7 +94,10 @@ pub fn test_config(db_url: &str, outbox: &std::path::Path, env: &[(&str, &str)])
 /// Wires the app (no HTTP server) on an existing database: what a replica of
 /// `mailroom serve` holds.
 pub async fn build_state(config: &Config, clock: Arc<TestClock>, holder: &str) -> AppState {
-    let overrides = Overrides { clock: Some(clock), holder: Some(holder.into()) };
+    let overrides = Overrides {
+        clock: Some(clock),
+        holder: Some(holder.into()),
+    };
     wiring::build(config, overrides).await.expect("app wiring")
 }
 
@@ -110,7 +115,10 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> TestApp {
     let clock = TestClock::new("2026-11-24T12:00:00Z".parse().expect("a timestamp"));
     let state = build_state(&config, clock.clone(), "test-replica").await;
 
-    let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("bind");
+    let acceptor = TcpListener::bind("127.0.0.1:0")
+        .into_acceptor()
+        .await
+        .expect("bind");
     let addr = acceptor.local_addr()[0]
         .as_socket_addr()
         .copied()
@@ -142,8 +150,13 @@ impl TestApp {
     /// A token for `email`, valid for an hour from the real clock.
     pub fn token(&self, email: &str) -> String {
         let secret = mailroom_app::config::JwtSecret::new(TEST_JWT_SECRET.into());
-        mailroom_app::auth::mint(&secret, email, std::time::Duration::from_secs(3600), Timestamp::now())
-            .expect("token")
+        mailroom_app::auth::mint(
+            &secret,
+            email,
+            std::time::Duration::from_secs(3600),
+            Timestamp::now(),
+        )
+        .expect("token")
     }
 
     /// Adds users through the store, as `mailroom directory import` does.
@@ -160,7 +173,11 @@ impl TestApp {
                 .collect(),
             ..DirectoryUpdate::default()
         };
-        self.state.store.upsert_directory(update).await.expect("directory");
+        self.state
+            .store
+            .upsert_directory(update)
+            .await
+            .expect("directory");
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -19,15 +19,30 @@ struct Endpoint {
 }
 
 fn ep(method: Method, path: &'static str, body: Option<Value>, admin_only: bool) -> Endpoint {
-    Endpoint { method, path, body, admin_only }
+    Endpoint {
+        method,
+        path,
+        body,
+        admin_only,
+    }
 }
 
 /// Every endpoint of the API that needs a token.
 fn endpoints() -> Vec<Endpoint> {
     vec![
         ep(Method::GET, "/api/admin/digest/policy", None, true),
-        ep(Method::PATCH, "/api/admin/digest/policy", Some(json!({"enabled": true})), true),
-        ep(Method::POST, "/api/admin/digest/test-email", Some(json!({})), true),
+        ep(
+            Method::PATCH,
+            "/api/admin/digest/policy",
+            Some(json!({"enabled": true})),
+            true,
+        ),
+        ep(
+            Method::POST,
+            "/api/admin/digest/test-email",
+            Some(json!({})),
+            true,
+        ),
         ep(Method::POST, "/api/admin/digest/send-now", None, true),
         ep(Method::GET, "/api/admin/digest/preview", None, true),
         ep(Method::GET, "/api/email/activity", None, true),
@@ -39,9 +54,24 @@ fn endpoints() -> Vec<Endpoint> {
             Some(json!({"user_email": "admin@fund.com", "email_address": "admin@fund.com"})),
             true,
         ),
-        ep(Method::PATCH, "/api/email/accounts/1", Some(json!({"enabled": false})), true),
-        ep(Method::PUT, "/api/admin/directory", Some(json!({"investors": [{"id": 1, "name": "Acme"}]})), true),
-        ep(Method::GET, "/api/email/proposals?status=pending", None, false),
+        ep(
+            Method::PATCH,
+            "/api/email/accounts/1",
+            Some(json!({"enabled": false})),
+            true,
+        ),
+        ep(
+            Method::PUT,
+            "/api/admin/directory",
+            Some(json!({"investors": [{"id": 1, "name": "Acme"}]})),
+            true,
+        ),
+        ep(
+            Method::GET,
+            "/api/email/proposals?status=pending",
+            None,
+            false,
+        ),
     ]
 }
 
@@ -60,7 +90,10 @@ async fn call(app: &TestApp, e: &Endpoint, token: Option<&str>) -> (StatusCode, 
 }
 
 fn assert_error_shape(body: &Value, context: &str) {
-    assert!(body["error"].is_string() && body["message"].is_string(), "{context}: body {body}");
+    assert!(
+        body["error"].is_string() && body["message"].is_string(),
+        "{context}: body {body}"
+    );
 }
 
 #[tokio::test]
@@ -73,8 +106,13 @@ async fn every_endpoint_answers_the_auth_matrix() {
     ])
     .await;
     let wrong_secret = JwtSecret::new("another-secret-another-secret-another-000".into());
-    let bad_signature =
-        mailroom_app::auth::mint(&wrong_secret, "admin@fund.com", Duration::from_secs(600), Timestamp::now()).unwrap();
+    let bad_signature = mailroom_app::auth::mint(
+        &wrong_secret,
+        "admin@fund.com",
+        Duration::from_secs(600),
+        Timestamp::now(),
+    )
+    .unwrap();
     let expired = mailroom_app::auth::mint(
         &JwtSecret::new(TEST_JWT_SECRET.into()),
         "admin@fund.com",
@@ -91,10 +129,22 @@ async fn every_endpoint_answers_the_auth_matrix() {
         let ctx = format!("{} {}", e.method, e.path);
         for (name, token, expected) in [
             ("no token", None, StatusCode::UNAUTHORIZED),
-            ("bad signature", Some(bad_signature.as_str()), StatusCode::UNAUTHORIZED),
+            (
+                "bad signature",
+                Some(bad_signature.as_str()),
+                StatusCode::UNAUTHORIZED,
+            ),
             ("expired", Some(expired.as_str()), StatusCode::UNAUTHORIZED),
-            ("unknown user", Some(unknown.as_str()), StatusCode::UNAUTHORIZED),
-            ("inactive user", Some(inactive.as_str()), StatusCode::FORBIDDEN),
+            (
+                "unknown user",
+                Some(unknown.as_str()),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                "inactive user",
+                Some(inactive.as_str()),
+                StatusCode::FORBIDDEN,
+            ),
         ] {
             let (status, body) = call(&app, &e, token).await;
             assert_eq!(status, expected, "{ctx} with {name}: {body}");
@@ -128,14 +178,30 @@ async fn a_demoted_admin_loses_access_on_the_next_request() {
 #[tokio::test]
 async fn healthz_and_the_docs_need_no_token() {
     let app = spawn_app().await;
-    let health: Value = app.http.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    let health: Value = app
+        .http
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
     assert_eq!(health["database"], "ok");
     assert_eq!(health["outbox"]["enabled"], true);
     assert_eq!(health["gmail"]["enabled"], false);
     let docs = app.http.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
-    let unknown = app.http.get(app.url("/no/such/route")).send().await.unwrap();
+    let unknown = app
+        .http
+        .get(app.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
-    assert_error_shape(&unknown.json::<Value>().await.unwrap_or(Value::Null), "unknown route");
+    assert_error_shape(
+        &unknown.json::<Value>().await.unwrap_or(Value::Null),
+        "unknown route",
+    );
 }

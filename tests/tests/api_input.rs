@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 async fn admin_app() -> (TestApp, String) {
     let app = spawn_app().await;
-    app.add_users(&[("admin@fund.com", Role::Admin, true)]).await;
+    app.add_users(&[("admin@fund.com", Role::Admin, true)])
+        .await;
     let token = app.token("admin@fund.com");
     (app, token)
 }
@@ -28,13 +29,19 @@ async fn policy(app: &TestApp, token: &str) -> Value {
 async fn a_bad_policy_patch_is_refused_and_the_policy_is_unchanged() {
     let (app, token) = admin_app().await;
     let before = policy(&app, &token).await;
-    assert_eq!(before, json!({"enabled": false, "send_hour": 18, "source": "default"}));
+    assert_eq!(
+        before,
+        json!({"enabled": false, "send_hour": 18, "source": "default"})
+    );
     for (body, expected) in [
         (r#"{"send_hour": 24}"#, StatusCode::UNPROCESSABLE_ENTITY),
         (r#"{"send_hour": -1}"#, StatusCode::UNPROCESSABLE_ENTITY),
         (r#"{"send_hour": "18"}"#, StatusCode::BAD_REQUEST),
         (r#"{"enabled": "yes"}"#, StatusCode::BAD_REQUEST),
-        (r#"{"enabled": true, "surprise": 1}"#, StatusCode::BAD_REQUEST),
+        (
+            r#"{"enabled": true, "surprise": 1}"#,
+            StatusCode::BAD_REQUEST,
+        ),
         (r#"{"enabled": tru"#, StatusCode::BAD_REQUEST),
     ] {
         let resp = app
@@ -49,8 +56,15 @@ async fn a_bad_policy_patch_is_refused_and_the_policy_is_unchanged() {
         let status = resp.status();
         let err: Value = resp.json().await.unwrap_or(Value::Null);
         assert_eq!(status, expected, "{body}: {err}");
-        assert!(err["error"].is_string() && err["message"].is_string(), "{body}: {err}");
-        assert_eq!(policy(&app, &token).await, before, "{body} changed the policy");
+        assert!(
+            err["error"].is_string() && err["message"].is_string(),
+            "{body}: {err}"
+        );
+        assert_eq!(
+            policy(&app, &token).await,
+            before,
+            "{body} changed the policy"
+        );
     }
 }
 
@@ -68,7 +82,10 @@ async fn a_good_policy_patch_takes_effect_and_reports_its_source() {
         .json()
         .await
         .unwrap();
-    assert_eq!(resp, json!({"enabled": true, "send_hour": 7, "source": "db"}));
+    assert_eq!(
+        resp,
+        json!({"enabled": true, "send_hour": 7, "source": "db"})
+    );
     assert_eq!(policy(&app, &token).await, resp);
 }
 
@@ -83,10 +100,24 @@ async fn a_bad_directory_is_refused_and_changes_nothing() {
         json!({"investors": [{"id": "five", "name": "Acme"}]}),
         json!({"users": [], "extra": true}),
     ] {
-        let resp = app.http.put(app.url("/api/admin/directory")).bearer_auth(&token).json(&body).send().await.unwrap();
-        assert!(resp.status().is_client_error(), "{body} answered {}", resp.status());
+        let resp = app
+            .http
+            .put(app.url("/api/admin/directory"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_client_error(),
+            "{body} answered {}",
+            resp.status()
+        );
         let investors = app.state.store.dropdown_investors().await.unwrap();
-        assert!(investors.is_empty(), "{body} left investors behind: {investors:?}");
+        assert!(
+            investors.is_empty(),
+            "{body} left investors behind: {investors:?}"
+        );
     }
     let resp = app
         .http
@@ -132,15 +163,36 @@ async fn the_directory_upsert_is_idempotent() {
         .json()
         .await
         .unwrap();
-    assert_eq!(dropdown, json!([{"id": 1, "name": "Acme LP"}]), "graveyard investors stay out of the dropdown");
+    assert_eq!(
+        dropdown,
+        json!([{"id": 1, "name": "Acme LP"}]),
+        "graveyard investors stay out of the dropdown"
+    );
 }
 
 #[tokio::test]
 async fn bad_query_parameters_are_400() {
     let (app, token) = admin_app().await;
-    for q in ["direction=sideways", "limit=0", "limit=1000", "cursor=garbage", "investor_id=abc", "since=yesterday"] {
-        let path = if q.starts_with("since") { "/api/admin/digest/preview" } else { "/api/email/activity" };
-        let resp = app.http.get(app.url(&format!("{path}?{q}"))).bearer_auth(&token).send().await.unwrap();
+    for q in [
+        "direction=sideways",
+        "limit=0",
+        "limit=1000",
+        "cursor=garbage",
+        "investor_id=abc",
+        "since=yesterday",
+    ] {
+        let path = if q.starts_with("since") {
+            "/api/admin/digest/preview"
+        } else {
+            "/api/email/activity"
+        };
+        let resp = app
+            .http
+            .get(app.url(&format!("{path}?{q}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path}?{q}");
     }
 }

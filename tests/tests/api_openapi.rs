@@ -20,7 +20,15 @@ fn the_committed_document_equals_the_generated_one() {
 #[tokio::test]
 async fn the_served_document_equals_the_committed_one() {
     let app = spawn_app().await;
-    let served = app.http.get(app.url("/openapi.json")).send().await.unwrap().text().await.unwrap();
+    let served = app
+        .http
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let served: serde_json::Value = serde_json::from_str(&served).unwrap();
     let committed: serde_json::Value = serde_json::from_str(&committed()).unwrap();
     assert_eq!(served, committed);
@@ -41,6 +49,9 @@ async fn the_served_document_equals_the_committed_one() {
         "/api/admin/directory",
         "/healthz",
     ] {
-        assert!(committed["paths"].get(path).is_some(), "{path} is missing from the document");
+        assert!(
+            committed["paths"].get(path).is_some(),
+            "{path} is missing from the document"
+        );
     }
 }

@@ -13,7 +13,11 @@ use serde_json::json;
 
 fn eml_count(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
-        .map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "eml")).count())
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .count()
+        })
         .unwrap_or(0)
 }
 
@@ -36,34 +40,54 @@ async fn add_admin(state: &AppState) {
 #[tokio::test]
 async fn the_scheduler_sends_once_a_day_at_the_hour_and_only_when_enabled() {
     let app = spawn_app_with(Backend::Sqlite, &[("CRM_TIMEZONE", "America/New_York")]).await;
-    app.add_users(&[("admin@fund.com", Role::Admin, true)]).await;
+    app.add_users(&[("admin@fund.com", Role::Admin, true)])
+        .await;
     let digest = &app.state.digest;
     // 17:00 in New York on 24 Nov 2026 (UTC-5).
     app.clock.set("2026-11-24T22:00:00Z".parse().unwrap());
-    assert!(matches!(digest.run_once().await.unwrap(), ScheduleOutcome::Disabled));
+    assert!(matches!(
+        digest.run_once().await.unwrap(),
+        ScheduleOutcome::Disabled
+    ));
     enable(&app.state, 18).await;
-    assert!(matches!(digest.run_once().await.unwrap(), ScheduleOutcome::NotYet));
+    assert!(matches!(
+        digest.run_once().await.unwrap(),
+        ScheduleOutcome::NotYet
+    ));
     assert_eq!(eml_count(app.outbox.path()), 0);
 
     app.clock.set("2026-11-24T23:00:00Z".parse().unwrap()); // 18:00 local
-    assert!(matches!(digest.run_once().await.unwrap(), ScheduleOutcome::Sent { .. }));
+    assert!(matches!(
+        digest.run_once().await.unwrap(),
+        ScheduleOutcome::Sent { .. }
+    ));
     assert_eq!(eml_count(app.outbox.path()), 1);
     let state = app.state.store.digest_state().await.unwrap();
-    assert_eq!(state.last_sent_at, Some("2026-11-24T23:00:00Z".parse::<Timestamp>().unwrap()));
+    assert_eq!(
+        state.last_sent_at,
+        Some("2026-11-24T23:00:00Z".parse::<Timestamp>().unwrap())
+    );
     assert_eq!(state.last_sent_date.unwrap().to_string(), "2026-11-24");
 
     app.clock.set("2026-11-25T04:30:00Z".parse().unwrap()); // 23:30 local, same day
-    assert!(matches!(digest.run_once().await.unwrap(), ScheduleOutcome::AlreadySent));
+    assert!(matches!(
+        digest.run_once().await.unwrap(),
+        ScheduleOutcome::AlreadySent
+    ));
     assert_eq!(eml_count(app.outbox.path()), 1);
 }
 
 #[tokio::test]
 async fn two_missed_days_roll_into_one_digest_covering_both() {
     let app = spawn_app_with(Backend::Sqlite, &[]).await;
-    app.add_users(&[("admin@fund.com", Role::Admin, true)]).await;
+    app.add_users(&[("admin@fund.com", Role::Admin, true)])
+        .await;
     enable(&app.state, 18).await;
     app.clock.set("2026-11-20T18:05:00Z".parse().unwrap());
-    assert!(matches!(app.state.digest.run_once().await.unwrap(), ScheduleOutcome::Sent { .. }));
+    assert!(matches!(
+        app.state.digest.run_once().await.unwrap(),
+        ScheduleOutcome::Sent { .. }
+    ));
     // The service was down for two days; it comes back on the 23rd at 19:00.
     app.clock.set("2026-11-23T19:00:00Z".parse().unwrap());
     match app.state.digest.run_once().await.unwrap() {
@@ -89,34 +113,60 @@ async fn a_failed_send_keeps_the_cursor_and_is_retried_later_not_every_minute() 
     add_admin(&state).await;
     enable(&state, 18).await;
 
-    assert!(matches!(state.digest.run_once().await.unwrap(), ScheduleOutcome::Failed { .. }));
-    assert_eq!(state.store.digest_state().await.unwrap().last_sent_at, None, "a failed send moves no cursor");
+    assert!(matches!(
+        state.digest.run_once().await.unwrap(),
+        ScheduleOutcome::Failed { .. }
+    ));
+    assert_eq!(
+        state.store.digest_state().await.unwrap().last_sent_at,
+        None,
+        "a failed send moves no cursor"
+    );
     clock.advance(SignedDuration::from_mins(1));
     assert!(
-        !matches!(state.digest.run_once().await.unwrap(), ScheduleOutcome::Sent { .. } | ScheduleOutcome::Failed { .. }),
+        !matches!(
+            state.digest.run_once().await.unwrap(),
+            ScheduleOutcome::Sent { .. } | ScheduleOutcome::Failed { .. }
+        ),
         "no retry a minute later: the backoff holds it"
     );
 
     std::fs::remove_file(&outbox).unwrap();
     std::fs::create_dir(&outbox).unwrap();
     clock.advance(SignedDuration::from_hours(3));
-    assert!(matches!(state.digest.run_once().await.unwrap(), ScheduleOutcome::Sent { .. }));
+    assert!(matches!(
+        state.digest.run_once().await.unwrap(),
+        ScheduleOutcome::Sent { .. }
+    ));
     assert_eq!(eml_count(&outbox), 1);
-    assert!(state.store.digest_state().await.unwrap().last_sent_at.is_some());
+    assert!(
+        state
+            .store
+            .digest_state()
+            .await
+            .unwrap()
+            .last_sent_at
+            .is_some()
+    );
 }
 
 #[tokio::test]
 async fn two_replicas_on_one_postgres_send_exactly_once_a_day_for_a_week() {
     let db = TestDb::postgres().await;
     let outbox = tempfile::tempdir().unwrap();
-    let config = test_config(&db.url, outbox.path(), &[("CRM_TIMEZONE", "America/New_York")]);
-    let clock = TestClock::new("2026-11-01T00:00:00Z".parse().unwrap()); // a DST change day
+    let config = test_config(
+        &db.url,
+        outbox.path(),
+        &[("CRM_TIMEZONE", "America/New_York")],
+    );
+    // Midnight on 1 Nov 2026 in New York (EDT), the day clocks fall back.
+    let clock = TestClock::new("2026-11-01T04:00:00Z".parse().unwrap());
     let a = build_state(&config, clock.clone(), "replica-a").await;
     let b = build_state(&config, clock.clone(), "replica-b").await;
     add_admin(&a).await;
     enable(&a, 18).await;
 
-    let start: Timestamp = "2026-11-01T00:00:00Z".parse().unwrap();
+    let start: Timestamp = "2026-11-01T04:00:00Z".parse().unwrap();
     let end = start + SignedDuration::from_hours(24 * 7);
     let mut sends = 0;
     while clock.now_for_test() < end {
@@ -128,7 +178,10 @@ async fn two_replicas_on_one_postgres_send_exactly_once_a_day_for_a_week() {
         }
         clock.advance(SignedDuration::from_mins(20));
     }
-    assert_eq!(sends, 7, "one digest per local day, whichever replica sends it");
+    assert_eq!(
+        sends, 7,
+        "one digest per local day, whichever replica sends it"
+    );
     assert_eq!(eml_count(outbox.path()), 7);
     let _keep: Arc<TestClock> = clock;
 }

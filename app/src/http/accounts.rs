@@ -4,8 +4,8 @@
 use mailroom_domain::capture::{SyncError, SyncReport};
 use mailroom_ports::records::EmailAccount;
 use mailroom_ports::{AccountId, EmailAddress};
-use poem_openapi::param::Path;
 use poem::web::Data;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
@@ -77,7 +77,8 @@ fn entry(a: EmailAccount) -> AccountEntry {
 }
 
 fn address(field: &str, value: &str) -> Result<EmailAddress, ApiError> {
-    EmailAddress::parse(value).map_err(|e| ApiError::unprocessable("invalid", format!("{field}: {e}")))
+    EmailAddress::parse(value)
+        .map_err(|e| ApiError::unprocessable("invalid", format!("{field}: {e}")))
 }
 
 impl From<SyncError> for ApiError {
@@ -88,7 +89,10 @@ impl From<SyncError> for ApiError {
             SyncError::Busy => ApiError::conflict("the mailbox is being synced right now"),
             SyncError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "sync failed");
-                ApiError::bad_gateway("gmail_failed", "the sync did not complete; see the mailbox's last error")
+                ApiError::bad_gateway(
+                    "gmail_failed",
+                    "the sync did not complete; see the mailbox's last error",
+                )
             }
             SyncError::Store(s) => ApiError::from(s),
         }
@@ -96,40 +100,81 @@ impl From<SyncError> for ApiError {
 }
 
 fn sync_result(r: SyncReport) -> SyncResult {
-    SyncResult { fetched: r.fetched, captured: r.captured, matched: r.matched, skipped: r.skipped, errors: r.errors, full: r.full }
+    SyncResult {
+        fetched: r.fetched,
+        captured: r.captured,
+        matched: r.matched,
+        skipped: r.skipped,
+        errors: r.errors,
+        full: r.full,
+    }
 }
 
 #[OpenApi(tag = "Tag::Mailboxes")]
 impl AccountsApi {
     /// Every captured mailbox with its sync state.
     #[oai(path = "/api/email/accounts", method = "get")]
-    async fn list(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Json<Vec<AccountEntry>>, ApiError> {
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Json<Vec<AccountEntry>>, ApiError> {
         auth.admin()?;
-        Ok(Json(state.store.list_accounts().await?.into_iter().map(entry).collect()))
+        Ok(Json(
+            state
+                .store
+                .list_accounts()
+                .await?
+                .into_iter()
+                .map(entry)
+                .collect(),
+        ))
     }
 
     /// Adds a mailbox to capture.
     #[oai(path = "/api/email/accounts", method = "post")]
-    async fn create(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<NewAccount>) -> Result<Json<AccountEntry>, ApiError> {
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<NewAccount>,
+    ) -> Result<Json<AccountEntry>, ApiError> {
         auth.admin()?;
         let user = address("user_email", &body.0.user_email)?;
         let mailbox = address("email_address", &body.0.email_address)?;
-        Ok(Json(entry(state.store.create_account(&user, &mailbox).await?)))
+        Ok(Json(entry(
+            state.store.create_account(&user, &mailbox).await?,
+        )))
     }
 
     /// Enables or disables a mailbox's capture.
     #[oai(path = "/api/email/accounts/:id", method = "patch")]
-    async fn patch(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>, body: Json<AccountPatch>) -> Result<Json<AccountEntry>, ApiError> {
+    async fn patch(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<AccountPatch>,
+    ) -> Result<Json<AccountEntry>, ApiError> {
         auth.admin()?;
-        Ok(Json(entry(state.store.set_account_enabled(AccountId(id.0), body.0.enabled).await?)))
+        Ok(Json(entry(
+            state
+                .store
+                .set_account_enabled(AccountId(id.0), body.0.enabled)
+                .await?,
+        )))
     }
 
     /// Syncs one mailbox now.
     #[oai(path = "/api/email/accounts/:id/sync", method = "post")]
-    async fn sync(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>) -> Result<Json<SyncResult>, ApiError> {
+    async fn sync(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Json<SyncResult>, ApiError> {
         auth.admin()?;
-        let sync = self
-            .state
+        let sync = state
             .sync
             .as_ref()
             .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;

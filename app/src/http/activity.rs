@@ -3,8 +3,8 @@
 
 use mailroom_ports::records::{ActivityCursor, ActivityItem, ActivityQuery, Direction};
 use mailroom_ports::{AccountId, EmailId, InvestorId};
-use poem_openapi::param::Query;
 use poem::web::Data;
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
@@ -71,7 +71,9 @@ pub fn parse_direction(s: &str) -> Result<Direction, ApiError> {
     match s {
         "inbound" => Ok(Direction::Inbound),
         "outbound" => Ok(Direction::Outbound),
-        _ => Err(ApiError::bad_request("direction must be inbound or outbound")),
+        _ => Err(ApiError::bad_request(
+            "direction must be inbound or outbound",
+        )),
     }
 }
 
@@ -85,7 +87,10 @@ fn decode_cursor(s: &str) -> Result<ActivityCursor, ApiError> {
     let micros: i64 = micros.parse().map_err(|_| bad())?;
     let id: i64 = id.parse().map_err(|_| bad())?;
     let sent_at = jiff::Timestamp::from_microsecond(micros).map_err(|_| bad())?;
-    Ok(ActivityCursor { sent_at, email_id: EmailId(id) })
+    Ok(ActivityCursor {
+        sent_at,
+        email_id: EmailId(id),
+    })
 }
 
 fn entry(item: ActivityItem) -> ActivityEntry {
@@ -102,7 +107,11 @@ fn entry(item: ActivityItem) -> ActivityEntry {
         investors: item
             .investors
             .into_iter()
-            .map(|i| InvestorSummary { id: i.id.0, name: i.name, graveyard: i.graveyard })
+            .map(|i| InvestorSummary {
+                id: i.id.0,
+                name: i.name,
+                graveyard: i.graveyard,
+            })
             .collect(),
         mailboxes: item
             .mailboxes
@@ -138,7 +147,9 @@ impl ActivityApi {
         auth.admin()?;
         let limit = limit.0.unwrap_or(50);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(ApiError::bad_request(format!("limit must be from 1 to {MAX_LIMIT}")));
+            return Err(ApiError::bad_request(format!(
+                "limit must be from 1 to {MAX_LIMIT}"
+            )));
         }
         let query = ActivityQuery {
             investor_id: investor_id.0.map(InvestorId),
@@ -157,10 +168,21 @@ impl ActivityApi {
 
     /// Investors for the filter dropdown (graveyard and deleted ones hidden).
     #[oai(path = "/api/email/activity/investors", method = "get")]
-    async fn investors(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Json<Vec<InvestorOption>>, ApiError> {
+    async fn investors(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Json<Vec<InvestorOption>>, ApiError> {
         auth.admin()?;
         let list = state.store.dropdown_investors().await?;
-        Ok(Json(list.into_iter().map(|i| InvestorOption { id: i.id.0, name: i.name }).collect()))
+        Ok(Json(
+            list.into_iter()
+                .map(|i| InvestorOption {
+                    id: i.id.0,
+                    name: i.name,
+                })
+                .collect(),
+        ))
     }
 }
 
@@ -170,7 +192,10 @@ mod tests {
 
     #[test]
     fn a_cursor_survives_the_round_trip_and_garbage_is_refused() {
-        let c = ActivityCursor { sent_at: "2026-11-24T10:00:00.123456Z".parse().unwrap(), email_id: EmailId(42) };
+        let c = ActivityCursor {
+            sent_at: "2026-11-24T10:00:00.123456Z".parse().unwrap(),
+            email_id: EmailId(42),
+        };
         assert_eq!(decode_cursor(&encode_cursor(c)).unwrap(), c);
         assert!(decode_cursor("abc").is_err());
         assert!(decode_cursor("1.x").is_err());

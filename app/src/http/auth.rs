@@ -1,8 +1,8 @@
 //! The bearer-token security scheme: a valid token names a user, whose role
 //! and `is_active` are read from the database on every request.
 
-use mailroom_ports::records::{Role, User};
 use mailroom_ports::EmailAddress;
+use mailroom_ports::records::{Role, User};
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
@@ -17,9 +17,12 @@ use crate::state::AppState;
 pub struct BearerAuth(pub User);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<User> {
-    let state = req
-        .data::<AppState>()
-        .ok_or_else(|| poem::Error::from(ApiError::unavailable("internal", "the service is not ready")))?;
+    let state = req.data::<AppState>().ok_or_else(|| {
+        poem::Error::from(ApiError::unavailable(
+            "internal",
+            "the service is not ready",
+        ))
+    })?;
     let claims = verify(&state.jwt, &bearer.token).map_err(|e| {
         poem::Error::from(ApiError::unauthorized(match e {
             TokenRejected::Expired => "the token has expired",
@@ -33,7 +36,9 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<User> {
         .user_by_email(&email)
         .await
         .map_err(|e| poem::Error::from(ApiError::internal(&e)))?
-        .ok_or_else(|| poem::Error::from(ApiError::unauthorized("the token names no known user")))?;
+        .ok_or_else(|| {
+            poem::Error::from(ApiError::unauthorized("the token names no known user"))
+        })?;
     if !user.is_active {
         return Err(ApiError::forbidden("this user is inactive").into());
     }

@@ -5,8 +5,8 @@ use mailroom_domain::digest::compose::Digest;
 use mailroom_domain::digest::policy::PolicyPatch;
 use mailroom_domain::digest::service::{DigestError, PolicyView, SendReport};
 use mailroom_ports::EmailAddress;
-use poem_openapi::param::Query;
 use poem::web::Data;
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
@@ -95,13 +95,20 @@ fn recipients(report: &SendReport) -> Vec<String> {
 impl From<DigestError> for ApiError {
     fn from(e: DigestError) -> Self {
         match e {
-            DigestError::InvalidPolicy(m) | DigestError::InvalidWindow(m) => ApiError::unprocessable("invalid", m),
+            DigestError::InvalidPolicy(m) | DigestError::InvalidWindow(m) => {
+                ApiError::unprocessable("invalid", m)
+            }
             DigestError::NotAnAdmin(n) => ApiError::unprocessable("not_an_admin", n.to_string()),
-            DigestError::NoAdmins => ApiError::unprocessable("no_admins", "there is no active admin to send to"),
+            DigestError::NoAdmins => {
+                ApiError::unprocessable("no_admins", "there is no active admin to send to")
+            }
             DigestError::SendFailed(cause) => {
                 // R-HARD-4: the cause may hold a credential; it goes to the log only.
                 tracing::error!(kind = cause.kind(), error = %DisplayChain(&cause), "digest send failed");
-                ApiError::bad_gateway("send_failed", "the email could not be sent; see the server log")
+                ApiError::bad_gateway(
+                    "send_failed",
+                    "the email could not be sent; see the server log",
+                )
             }
             DigestError::Store(s) => ApiError::from(s),
         }
@@ -112,7 +119,11 @@ impl From<DigestError> for ApiError {
 impl DigestApi {
     /// The digest policy.
     #[oai(path = "/api/admin/digest/policy", method = "get")]
-    async fn get_policy(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Json<PolicyResponse>, ApiError> {
+    async fn get_policy(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Json<PolicyResponse>, ApiError> {
         auth.admin()?;
         Ok(policy_response(state.digest.policy().await?))
     }
@@ -126,7 +137,10 @@ impl DigestApi {
         body: Json<PolicyPatchBody>,
     ) -> Result<Json<PolicyResponse>, ApiError> {
         auth.admin()?;
-        let patch = PolicyPatch { enabled: body.0.enabled, send_hour: body.0.send_hour };
+        let patch = PolicyPatch {
+            enabled: body.0.enabled,
+            send_hour: body.0.send_hour,
+        };
         Ok(policy_response(state.digest.update_policy(patch).await?))
     }
 
@@ -142,11 +156,17 @@ impl DigestApi {
         let to = match body.0.to {
             None => vec![caller.email.clone()],
             Some(list) if list.is_empty() => {
-                return Err(ApiError::unprocessable("invalid", "`to` must name at least one admin"));
+                return Err(ApiError::unprocessable(
+                    "invalid",
+                    "`to` must name at least one admin",
+                ));
             }
             Some(list) => list
                 .iter()
-                .map(|a| EmailAddress::parse(a).map_err(|e| ApiError::unprocessable("invalid", e.to_string())))
+                .map(|a| {
+                    EmailAddress::parse(a)
+                        .map_err(|e| ApiError::unprocessable("invalid", e.to_string()))
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         };
         let report = state.digest.send_test(&to).await?;
@@ -160,7 +180,11 @@ impl DigestApi {
     /// Builds the last 24 hours' digest and sends it to the admins now,
     /// whatever the policy; the daily schedule is not affected.
     #[oai(path = "/api/admin/digest/send-now", method = "post")]
-    async fn send_now(&self, state: Data<&AppState>, auth: BearerAuth) -> Result<Json<SendNowResponse>, ApiError> {
+    async fn send_now(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+    ) -> Result<Json<SendNowResponse>, ApiError> {
         auth.admin()?;
         let report = state.digest.send_now().await?;
         let digest = report
@@ -191,7 +215,10 @@ impl DigestApi {
     ) -> Result<Json<DigestPreview>, ApiError> {
         auth.admin()?;
         let until = until.0.map(|t| t.0).unwrap_or_else(|| state.clock.now());
-        let since = since.0.map(|t| t.0).unwrap_or(until - SignedDuration::from_hours(24));
+        let since = since
+            .0
+            .map(|t| t.0)
+            .unwrap_or(until - SignedDuration::from_hours(24));
         let d: Digest = state.digest.build(since, until).await?;
         Ok(Json(DigestPreview {
             since: since.into(),

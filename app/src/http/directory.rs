@@ -74,7 +74,11 @@ pub struct DirectoryCountsBody {
 
 impl From<DirectoryCounts> for DirectoryCountsBody {
     fn from(c: DirectoryCounts) -> Self {
-        Self { users: c.users, investors: c.investors, contacts: c.contacts }
+        Self {
+            users: c.users,
+            investors: c.investors,
+            contacts: c.contacts,
+        }
     }
 }
 
@@ -93,7 +97,8 @@ impl DirectoryBody {
                 "id": c.id, "investor_id": c.investor_id, "name": c.name, "emails": c.emails, "deleted": c.deleted,
             })).collect::<Vec<_>>(),
         });
-        crate::directory::parse_update_value(value).map_err(|e| ApiError::unprocessable("invalid", e))
+        crate::directory::parse_update_value(value)
+            .map_err(|e| ApiError::unprocessable("invalid", e))
     }
 }
 
@@ -101,7 +106,12 @@ impl DirectoryBody {
 impl DirectoryApi {
     /// Upserts users (by email), investors and contacts (by id); idempotent.
     #[oai(path = "/api/admin/directory", method = "put")]
-    async fn put(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<DirectoryBody>) -> Result<Json<DirectoryCountsBody>, ApiError> {
+    async fn put(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<DirectoryBody>,
+    ) -> Result<Json<DirectoryCountsBody>, ApiError> {
         auth.admin()?;
         let update = body.0.into_update()?;
         Ok(Json(state.store.upsert_directory(update).await?.into()))

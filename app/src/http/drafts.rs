@@ -45,15 +45,24 @@ impl From<DraftError> for ApiError {
     fn from(e: DraftError) -> Self {
         match e {
             DraftError::NotFound => ApiError::not_found("email not found"),
-            DraftError::Forbidden => ApiError::forbidden("only the mailbox owner or an admin may draft a reply"),
-            DraftError::NoMailbox => ApiError::unprocessable("no_mailbox", "no live copy of this email is in a captured mailbox"),
-            DraftError::NoRecipients => {
-                ApiError::unprocessable("no_recipients", "every address on this email is one of ours: nobody to reply to")
+            DraftError::Forbidden => {
+                ApiError::forbidden("only the mailbox owner or an admin may draft a reply")
             }
+            DraftError::NoMailbox => ApiError::unprocessable(
+                "no_mailbox",
+                "no live copy of this email is in a captured mailbox",
+            ),
+            DraftError::NoRecipients => ApiError::unprocessable(
+                "no_recipients",
+                "every address on this email is one of ours: nobody to reply to",
+            ),
             DraftError::EmptyBody => ApiError::unprocessable("invalid", "the draft body is empty"),
             DraftError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "draft creation failed");
-                ApiError::bad_gateway("gmail_failed", "Gmail did not create the draft; see the server log")
+                ApiError::bad_gateway(
+                    "gmail_failed",
+                    "Gmail did not create the draft; see the server log",
+                )
             }
             DraftError::Store(s) => ApiError::from(s),
         }
@@ -64,9 +73,13 @@ impl From<DraftError> for ApiError {
 impl DraftsApi {
     /// Creates an in-thread Gmail draft replying to a captured email.
     #[oai(path = "/api/email/drafts", method = "post")]
-    async fn create(&self, state: Data<&AppState>, auth: BearerAuth, body: Json<DraftBody>) -> Result<Json<DraftResponse>, ApiError> {
-        let drafts = self
-            .state
+    async fn create(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        body: Json<DraftBody>,
+    ) -> Result<Json<DraftResponse>, ApiError> {
+        let drafts = state
             .drafts
             .as_ref()
             .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;

@@ -43,7 +43,10 @@ pub enum ApiError {
 }
 
 fn body(error: &str, message: impl Into<String>) -> Json<ErrorBody> {
-    Json(ErrorBody { error: error.into(), message: message.into() })
+    Json(ErrorBody {
+        error: error.into(),
+        message: message.into(),
+    })
 }
 
 impl ApiError {
@@ -75,7 +78,10 @@ impl ApiError {
     /// Logs `cause` (with its chain) and returns an opaque 500-class answer.
     pub fn internal(cause: &dyn std::error::Error) -> Self {
         tracing::error!(error = %DisplayChain(cause), "request failed");
-        Self::Unavailable(body("internal", "the request could not be completed; see the server log"))
+        Self::Unavailable(body(
+            "internal",
+            "the request could not be completed; see the server log",
+        ))
     }
 }
 
@@ -109,7 +115,11 @@ pub async fn json_error(err: poem::Error) -> Response {
     } else {
         err.to_string()
     };
-    let mut resp = Json(ErrorBody { error: code.into(), message }).into_response();
+    let mut resp = Json(ErrorBody {
+        error: code.into(),
+        message,
+    })
+    .into_response();
     resp.set_status(status);
     resp
 }
@@ -138,7 +148,10 @@ impl From<mailroom_ports::StoreError> for ApiError {
             E::Invalid(m) => ApiError::unprocessable("invalid", m),
             E::Unavailable(_) => {
                 tracing::error!(error = %DisplayChain(&e), "database unavailable");
-                ApiError::unavailable("database_unavailable", "the database is unavailable; try again shortly")
+                ApiError::unavailable(
+                    "database_unavailable",
+                    "the database is unavailable; try again shortly",
+                )
             }
             E::Unexpected(_) => ApiError::internal(&e),
         }

@@ -35,7 +35,10 @@ pub struct Health {
 }
 
 fn status(f: &Feature) -> FeatureStatus {
-    FeatureStatus { enabled: f.enabled, detail: f.detail.clone() }
+    FeatureStatus {
+        enabled: f.enabled,
+        detail: f.detail.clone(),
+    }
 }
 
 #[OpenApi(tag = "Tag::Health")]

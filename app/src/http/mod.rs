@@ -37,8 +37,9 @@ fn service() -> OpenApiService<Apis, ()> {
         accounts::AccountsApi,
         directory::DirectoryApi,
     );
-    OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION"))
-        .description("The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.")
+    OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION")).description(
+        "The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.",
+    )
 }
 
 /// The OpenAPI document as the service serves it at `/openapi.json`.

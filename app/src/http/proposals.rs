@@ -4,8 +4,8 @@
 use mailroom_domain::proposals::ProposalError;
 use mailroom_ports::ProposalId;
 use mailroom_ports::records::{Decision, Proposal, ProposalStatus};
-use poem_openapi::param::{Path, Query};
 use poem::web::Data;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
@@ -72,7 +72,9 @@ fn parse_status(s: &str) -> Result<ProposalStatus, ApiError> {
         "pending" => Ok(ProposalStatus::Pending),
         "approved" => Ok(ProposalStatus::Approved),
         "rejected" => Ok(ProposalStatus::Rejected),
-        _ => Err(ApiError::bad_request("status must be pending, approved or rejected")),
+        _ => Err(ApiError::bad_request(
+            "status must be pending, approved or rejected",
+        )),
     }
 }
 
@@ -80,9 +82,9 @@ impl From<ProposalError> for ApiError {
     fn from(e: ProposalError) -> Self {
         match e {
             ProposalError::NotFound => ApiError::not_found("proposal not found"),
-            ProposalError::Forbidden => {
-                ApiError::forbidden("only the mailbox owner or an admin may decide on this proposal")
-            }
+            ProposalError::Forbidden => ApiError::forbidden(
+                "only the mailbox owner or an admin may decide on this proposal",
+            ),
             ProposalError::Conflict(m) => ApiError::conflict(m),
             ProposalError::Store(s) => ApiError::from(s),
         }
@@ -90,9 +92,22 @@ impl From<ProposalError> for ApiError {
 }
 
 impl ProposalsApi {
-    async fn decide(&self, state: &AppState, auth: BearerAuth, id: i64, decision: Decision) -> Result<Json<DecisionResponse>, ApiError> {
-        let p = state.proposals.decide(&auth.0, ProposalId(id), decision).await?;
-        Ok(Json(DecisionResponse { id: p.id.0, status: p.status.as_str().into(), activity_id: p.activity_id.map(|a| a.0) }))
+    async fn decide(
+        &self,
+        state: &AppState,
+        auth: BearerAuth,
+        id: i64,
+        decision: Decision,
+    ) -> Result<Json<DecisionResponse>, ApiError> {
+        let p = state
+            .proposals
+            .decide(&auth.0, ProposalId(id), decision)
+            .await?;
+        Ok(Json(DecisionResponse {
+            id: p.id.0,
+            status: p.status.as_str().into(),
+            activity_id: p.activity_id.map(|a| a.0),
+        }))
     }
 }
 
@@ -100,21 +115,38 @@ impl ProposalsApi {
 impl ProposalsApi {
     /// Proposals on email in the caller's mailboxes (all of them for an admin).
     #[oai(path = "/api/email/proposals", method = "get")]
-    async fn list(&self, state: Data<&AppState>, auth: BearerAuth, status: Query<Option<String>>) -> Result<Json<ProposalList>, ApiError> {
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        status: Query<Option<String>>,
+    ) -> Result<Json<ProposalList>, ApiError> {
         let status = status.0.as_deref().map(parse_status).transpose()?;
         let items = state.proposals.list(&auth.0, status).await?;
-        Ok(Json(ProposalList { items: items.into_iter().map(entry).collect() }))
+        Ok(Json(ProposalList {
+            items: items.into_iter().map(entry).collect(),
+        }))
     }
 
     /// Approves: creates the activity exactly once (a repeat answers the same).
     #[oai(path = "/api/email/proposals/:id/approve", method = "post")]
-    async fn approve(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>) -> Result<Json<DecisionResponse>, ApiError> {
+    async fn approve(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Json<DecisionResponse>, ApiError> {
         self.decide(state.0, auth, id.0, Decision::Approve).await
     }
 
     /// Rejects: nothing is recorded on the investor.
     #[oai(path = "/api/email/proposals/:id/reject", method = "post")]
-    async fn reject(&self, state: Data<&AppState>, auth: BearerAuth, id: Path<i64>) -> Result<Json<DecisionResponse>, ApiError> {
+    async fn reject(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Json<DecisionResponse>, ApiError> {
         self.decide(state.0, auth, id.0, Decision::Reject).await
     }
 }
