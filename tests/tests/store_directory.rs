@@ -3,6 +3,7 @@
 
 use jiff::ToSpan;
 
+use mailroom_migrations::{Migrator, MigratorTrait};
 use mailroom_ports::records::{DirectoryCounts, DirectoryUpdate, Role, SyncRecord, SyncState};
 use mailroom_ports::{AccountId, InvestorId, Store, StoreError};
 use mailroom_tests::db::TestDb;
@@ -30,6 +31,14 @@ async fn migrations_run_twice_without_error(db: &TestDb) {
     let again = db.store().await;
     again.migrate().await.expect("third migration run");
     assert!(store.list_accounts().await.unwrap().is_empty());
+    // Every step can be undone and redone.
+    Migrator::down(store.connection(), None)
+        .await
+        .expect("migrate down");
+    Migrator::up(store.connection(), None)
+        .await
+        .expect("migrate up again");
+    seed::team(&store).await;
 }
 
 async fn directory_upsert_is_idempotent(db: &TestDb) {
@@ -403,4 +412,31 @@ async fn sync_record_keeps_the_cursor_unless_given_one(db: &TestDb) {
         matches!(missing, Err(StoreError::NotFound(_))),
         "{missing:?}"
     );
+}
+
+#[tokio::test]
+async fn a_missing_sqlite_file_is_created_on_connect() {
+    let db = TestDb::sqlite().await;
+    // The plain form, without `?mode=rwc`, still creates the file.
+    let plain = db.url.trim_end_matches("?mode=rwc").to_string();
+
+    let store = mailroom_adapters::store::SeaStore::connect(&plain)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+
+    assert!(store.list_accounts().await.unwrap().is_empty());
+    assert!(std::path::Path::new(plain.trim_start_matches("sqlite://")).exists());
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable_without_echoing_the_url() {
+    let url = "postgres://mailroom:hunter2@127.0.0.1:1/mailroom";
+
+    let err = mailroom_adapters::store::SeaStore::connect(url)
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("hunter2"));
 }
