@@ -35,7 +35,7 @@ impl TestClock {
 
     pub fn advance(&self, by: SignedDuration) {
         let mut t = self.0.lock().expect("clock lock");
-        *t = *t + by;
+        *t += by;
     }
 }
 
