@@ -40,6 +40,9 @@ pub struct Overrides {
     pub clock: Option<Arc<dyn Clock>>,
     /// This replica's name for digest claims and mailbox leases.
     pub holder: Option<String>,
+    /// Gmail client settings (retries, quota); `GMAIL_API_BASE` still wins
+    /// for the base URL.
+    pub gmail: Option<GmailConfig>,
 }
 
 /// Connects to the database and migrates it.

@@ -82,7 +82,10 @@ fn directory_import_then_token_bootstraps_the_first_admin() {
         "a JWT has three parts: {token}"
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!err.contains("warning:"), "a known admin gets no warning: {err}");
+    assert!(
+        !err.contains("warning:"),
+        "a known admin gets no warning: {err}"
+    );
 }
 
 #[test]

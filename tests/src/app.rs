@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use jiff::{SignedDuration, Timestamp};
+use mailroom_adapters::gmail::GmailConfig;
 use mailroom_app::config::Config;
 use mailroom_app::state::AppState;
 use mailroom_app::wiring::{self, Overrides};
@@ -94,15 +95,35 @@ pub fn test_config(db_url: &str, outbox: &std::path::Path, env: &[(&str, &str)])
 /// Wires the app (no HTTP server) on an existing database: what a replica of
 /// `mailroom serve` holds.
 pub async fn build_state(config: &Config, clock: Arc<TestClock>, holder: &str) -> AppState {
+    build_state_with(config, clock, holder, None).await
+}
+
+/// [`build_state`] with Gmail client settings (e.g. `FakeGoogle::gmail_config()`'s fast retries).
+pub async fn build_state_with(
+    config: &Config,
+    clock: Arc<TestClock>,
+    holder: &str,
+    gmail: Option<GmailConfig>,
+) -> AppState {
     let overrides = Overrides {
         clock: Some(clock),
         holder: Some(holder.into()),
+        gmail,
     };
     wiring::build(config, overrides).await.expect("app wiring")
 }
 
 /// Starts the app on `backend` with extra environment (see [`test_config`]).
 pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> TestApp {
+    spawn_app_full(backend, env, None).await
+}
+
+/// [`spawn_app_with`] plus Gmail client settings.
+pub async fn spawn_app_full(
+    backend: Backend,
+    env: &[(&str, &str)],
+    gmail: Option<GmailConfig>,
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         mailroom_app::telemetry::init(mailroom_app::config::LogFormat::Plain);
     }
@@ -113,7 +134,7 @@ pub async fn spawn_app_with(backend: Backend, env: &[(&str, &str)]) -> TestApp {
     let outbox = tempfile::tempdir().expect("outbox dir");
     let config = test_config(&db.url, outbox.path(), env);
     let clock = TestClock::new("2026-11-24T12:00:00Z".parse().expect("a timestamp"));
-    let state = build_state(&config, clock.clone(), "test-replica").await;
+    let state = build_state_with(&config, clock.clone(), "test-replica", gmail).await;
 
     let acceptor = TcpListener::bind("127.0.0.1:0")
         .into_acceptor()
