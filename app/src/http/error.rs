@@ -109,7 +109,9 @@ pub async fn json_error(err: poem::Error) -> Response {
         s if s.is_server_error() => "internal",
         _ => "error",
     };
-    let message = if status.is_server_error() {
+    let message = if status == StatusCode::UNAUTHORIZED {
+        "a valid bearer token is required (Authorization: Bearer <JWT>)".to_string()
+    } else if status.is_server_error() {
         tracing::error!(error = %err, "request failed");
         "the request could not be completed; see the server log".to_string()
     } else {
