@@ -116,9 +116,12 @@ pub async fn build_with_store(
         .context("failed to build the HTTP client")?;
 
     // Google: one credential provider serves capture, drafts and the digest send.
+    // Google checks an assertion's iat/exp against its own clock, so the
+    // provider keeps real time even when a test sets the service's clock.
+    let token_clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let gmail_config = GmailConfig {
         api_base: config.gmail_api_base.clone(),
-        ..GmailConfig::default()
+        ..overrides.gmail.unwrap_or_default()
     };
     let (tokens, gmail_feature): (Option<Arc<dyn TokenProvider>>, Feature) = match &config
         .google_service_account_file
@@ -129,7 +132,7 @@ pub async fn build_with_store(
                 Some(Arc::new(DwdTokenProvider::new(
                     key,
                     http.clone(),
-                    clock.clone(),
+                    token_clock,
                 ))),
                 Feature::on(format!("service account key {}", path.display())),
             ),

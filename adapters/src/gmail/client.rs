@@ -158,8 +158,12 @@ impl GmailClient {
                         "the mailbox's concurrency limiter was closed"
                     ))
                 })?;
-                self.attempt(op, request(&self.http).bearer_auth(token.secret()))
-                    .await
+                self.attempt(
+                    op,
+                    token.secret(),
+                    request(&self.http).bearer_auth(token.secret()),
+                )
+                .await
             };
             let (error, retry_after) = match outcome {
                 Outcome::Done(body) => {
@@ -210,7 +214,7 @@ impl GmailClient {
         }
     }
 
-    async fn attempt(&self, op: Op, request: reqwest::RequestBuilder) -> Outcome {
+    async fn attempt(&self, op: Op, token: &str, request: reqwest::RequestBuilder) -> Outcome {
         let sent = request.timeout(self.config.timeout).send().await;
         let response = match sent {
             Ok(r) => r,
@@ -267,7 +271,7 @@ impl GmailClient {
         if (200..300).contains(&status) {
             return Outcome::Done(body.into());
         }
-        classify(op, status, &body, retry_after)
+        classify(op, status, &redact(&body, token), retry_after)
     }
 
     fn limiter(&self, mailbox: &EmailAddress) -> Arc<Limiter> {
@@ -281,6 +285,16 @@ impl GmailClient {
             })
             .clone()
     }
+}
+
+/// Google does not echo the bearer token, but a proxy in between might; the
+/// error text built from `body` goes to logs, so the token is cut out first.
+fn redact(body: &[u8], token: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(body);
+    if token.is_empty() || !text.contains(token) {
+        return body.to_vec();
+    }
+    text.replace(token, "[redacted]").into_bytes()
 }
 
 /// A token endpoint outage is worth retrying later; anything else needs an admin.
@@ -510,6 +524,21 @@ mod tests {
     fn an_error_description_names_the_status_reason_and_message() {
         let e = GoogleError::parse(google(403, "domainPolicy").as_bytes());
         assert_eq!(e.describe(403), "HTTP 403 (domainPolicy): m");
+    }
+
+    #[test]
+    fn a_bearer_token_echoed_in_an_error_body_never_reaches_the_error_text() {
+        let body = r#"{"error":{"code":400,"message":"bad credentials: Bearer ya29.abc-123","status":"INVALID_ARGUMENT"}}"#;
+        let Outcome::Fail(GmailError::Invalid(text)) = classify(
+            Op::MessagesSend,
+            400,
+            &redact(body.as_bytes(), "ya29.abc-123"),
+            None,
+        ) else {
+            panic!("a 400 is a permanent failure");
+        };
+        assert!(!text.contains("ya29.abc-123"), "{text}");
+        assert!(text.contains("Bearer [redacted]"), "{text}");
     }
 
     #[test]
