@@ -31,6 +31,9 @@ use crate::store::{Store, StoreError};
 #[derive(Clone, PartialEq, Eq)]
 pub struct AdminRecipients {
     addresses: Vec<EmailAddress>,
+    /// The first active admin at load time: the default digest sender, kept
+    /// when the set is narrowed so a test email is sent as that admin too.
+    sender: EmailAddress,
 }
 
 /// Why a set of admin recipients could not be built.
@@ -65,10 +68,10 @@ impl AdminRecipients {
                 addresses.push(user.email);
             }
         }
-        if addresses.is_empty() {
+        let Some(sender) = addresses.first().cloned() else {
             return Err(RecipientsError::NoAdmins);
-        }
-        Ok(Self { addresses })
+        };
+        Ok(Self { addresses, sender })
     }
 
     /// The subset of these admins named in `wanted`, in `wanted`'s order.
@@ -91,16 +94,20 @@ impl AdminRecipients {
                 addresses.push(w.clone());
             }
         }
-        Ok(Self { addresses })
+        Ok(Self {
+            addresses,
+            sender: self.sender.clone(),
+        })
     }
 
     pub fn addresses(&self) -> &[EmailAddress] {
         &self.addresses
     }
 
-    /// The first admin: the default Gmail sender for the digest.
-    pub fn first(&self) -> &EmailAddress {
-        &self.addresses[0]
+    /// The first active admin (by user id), even after [`Self::restrict_to`]:
+    /// the default Gmail sender (R-DIG-2).
+    pub fn default_sender(&self) -> &EmailAddress {
+        &self.sender
     }
 
     pub fn len(&self) -> usize {

@@ -51,7 +51,7 @@ impl MailTransport for GmailSendTransport {
         to: &AdminRecipients,
         mail: &OutgoingMail,
     ) -> Result<TransportKind, SendError> {
-        let sender = self.sender.as_ref().unwrap_or_else(|| to.first());
+        let sender = self.sender.as_ref().unwrap_or_else(|| to.default_sender());
         let message = mail_format::render(sender, to, mail)?;
         let body = json!({ "raw": URL_SAFE_NO_PAD.encode(message.formatted()) });
         let url = self.client.url(sender, &SEND_PATH).map_err(send_error)?;
