@@ -118,18 +118,21 @@ pub async fn build_with_store(
     // Google: one credential provider serves capture, drafts and the digest send.
     let gmail_config = GmailConfig {
         api_base: config.gmail_api_base.clone(),
-        ..GmailConfig::default()
+        ..overrides.gmail.unwrap_or_default()
     };
     let (tokens, gmail_feature): (Option<Arc<dyn TokenProvider>>, Feature) = match &config
         .google_service_account_file
     {
         None => (None, Feature::off("GOOGLE_SERVICE_ACCOUNT_FILE is not set")),
         Some(path) => match load_key(path) {
+            // Google checks the assertion's iat/exp against its own clock, so
+            // tokens are minted on the real time even when the app's clock is
+            // overridden.
             Ok(key) => (
                 Some(Arc::new(DwdTokenProvider::new(
                     key,
                     http.clone(),
-                    clock.clone(),
+                    Arc::new(SystemClock),
                 ))),
                 Feature::on(format!("service account key {}", path.display())),
             ),
