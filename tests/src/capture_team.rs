@@ -603,7 +603,7 @@ pub fn seed_mail(google: &FakeGoogle) -> Seeded {
 /// Message `n` of a bulk load: from an Acme address every third message
 /// (matched), from strangers otherwise, dated `n` minutes after 2026-11-01.
 pub fn bulk_message(n: usize, to: &str) -> NewMessage {
-    let from = if n % 3 == 0 {
+    let from = if n.is_multiple_of(3) {
         format!("partner{n}@acme.com")
     } else {
         format!("sender{n}@elsewhere.example")

@@ -33,14 +33,12 @@ fn change_mail(google: &FakeGoogle, seeded: &Seeded) {
 /// many cycles had a failed mailbox.
 async fn cycles_until_clean(team: &CaptureTeam) -> usize {
     let sync = team.app.state.sync.as_ref().expect("sync is wired");
-    let mut failed = 0;
-    for _ in 0..40 {
+    for failed in 0..40 {
         let results = sync.run_once().await;
         assert_eq!(results.len(), 2, "both mailboxes are synced");
         if results.iter().all(|(_, r)| r.is_ok()) {
             return failed;
         }
-        failed += 1;
     }
     panic!("the sync did not converge in 40 cycles");
 }
@@ -70,11 +68,12 @@ async fn a_flaky_gmail_converges_to_the_state_of_a_clean_run() {
     .await;
     let flaky_seed = seed_mail(&flaky.google);
     flaky.google.set_failure_rate(0.2);
-    // A burst of errors at the start makes sure the first cycle fails
-    // part-way, whatever the random draws.
+    // Twice as many errors as fetches can be in flight (4 per mailbox):
+    // some fetch meets one on both of its attempts, so the first cycle
+    // fails, whatever the random draws.
     flaky.google.push_faults(
         Endpoint::MessagesGet,
-        std::iter::repeat_n(Fault::Status(500), 8),
+        std::iter::repeat_n(Fault::Status(500), 16),
     );
 
     let failed_first = cycles_until_clean(&flaky).await;
@@ -82,9 +81,10 @@ async fn a_flaky_gmail_converges_to_the_state_of_a_clean_run() {
     assert_eq!(flaky.dump().await, clean_first);
 
     change_mail(&flaky.google, &flaky_seed);
+    // Both attempts of both mailboxes' history calls.
     flaky.google.push_faults(
         Endpoint::HistoryList,
-        std::iter::repeat_n(Fault::Status(429), 2),
+        std::iter::repeat_n(Fault::Status(429), 4),
     );
     let failed_second = cycles_until_clean(&flaky).await;
     assert!(failed_second >= 1, "the injected 429s stopped a cycle");
