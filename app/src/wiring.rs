@@ -128,6 +128,9 @@ pub async fn build_with_store(
     {
         None => (None, Feature::off("GOOGLE_SERVICE_ACCOUNT_FILE is not set")),
         Some(path) => match load_key(path) {
+            // Google checks the assertion's iat/exp against its own clock, so
+            // tokens are minted on the real time even when the app's clock is
+            // overridden.
             Ok(key) => (
                 Some(Arc::new(DwdTokenProvider::new(
                     key,

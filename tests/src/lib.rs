@@ -2,6 +2,7 @@
 //! Google and Spark servers, a real SMTP server on loopback, and the app.
 
 pub mod app;
+pub mod capture_team;
 pub mod db;
 pub mod fake_google;
 pub mod fake_spark;

@@ -28,6 +28,7 @@ pub struct GmailConfig {
     pub max_backoff: Duration,
     pub per_mailbox_concurrency: usize,
     /// Quota units per mailbox per second (Gmail's per-user limit); 0 = off.
+    /// The client stays below it in every one-second span (see [`Limiter`]).
     pub units_per_second: u32,
     /// Per-request timeout.
     pub timeout: Duration,
@@ -146,18 +147,21 @@ impl GmailClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            limiter.take(op.units(), self.config.units_per_second).await;
-            let token = self
-                .tokens
-                .token(mailbox, &scopes)
-                .await
-                .map_err(token_failure)?;
             let outcome = {
                 let _slot = limiter.concurrency.acquire().await.map_err(|_| {
                     GmailError::Unexpected(anyhow::anyhow!(
                         "the mailbox's concurrency limiter was closed"
                     ))
                 })?;
+                let token = self
+                    .tokens
+                    .token(mailbox, &scopes)
+                    .await
+                    .map_err(token_failure)?;
+                // Quota is spent just before the request leaves: units taken
+                // earlier and then held up by a slot or a token mint would
+                // reach Gmail bunched together, above the limit.
+                limiter.take(op.units(), self.config.units_per_second).await;
                 self.attempt(
                     op,
                     token.secret(),
@@ -401,12 +405,25 @@ impl GoogleError {
 }
 
 /// A per-mailbox concurrency cap and a token bucket over quota units.
+///
+/// Gmail counts quota per user per second. A bucket that holds a whole
+/// second's budget and refills at the full rate can spend twice the limit
+/// within one second (a full bucket, then a second of refill), so this one
+/// holds only [`BURST_SHARE`] of the limit and refills at [`RATE_SHARE`] of
+/// it: any one-second span, even one stretched by some latency between
+/// taking the units and Gmail counting them, stays under the limit.
 struct Limiter {
     concurrency: Semaphore,
     bucket: tokio::sync::Mutex<Bucket>,
 }
 
+/// The share of a second's quota that may go out at once.
+const BURST_SHARE: f64 = 0.05;
+/// The share of the quota spent per second in the long run.
+const RATE_SHARE: f64 = 0.9;
+
 struct Bucket {
+    /// Negative after a call dearer than the burst: later calls wait for the debt.
     available: f64,
     refilled_at: Instant,
 }
@@ -416,37 +433,40 @@ impl Limiter {
         Self {
             concurrency: Semaphore::new(concurrency.max(1)),
             bucket: tokio::sync::Mutex::new(Bucket {
-                available: f64::from(units_per_second),
+                available: f64::from(units_per_second) * BURST_SHARE,
                 refilled_at: Instant::now(),
             }),
         }
     }
 
-    /// Waits until `units` are available and spends them. Waiters hold the
+    /// Waits until `units` may go out and spends them. Waiters hold the
     /// bucket's lock while they sleep, so they are served in arrival order.
     async fn take(&self, units: u32, per_second: u32) {
         if per_second == 0 {
             return;
         }
-        let rate = f64::from(per_second);
-        // A call dearer than a whole second's budget waits for a full bucket.
-        let units = f64::from(units).min(rate);
+        let rate = f64::from(per_second) * RATE_SHARE;
+        let burst = f64::from(per_second) * BURST_SHARE;
+        let units = f64::from(units);
+        // A call dearer than the burst waits for a full bucket and leaves a
+        // debt, so it is still paid for in full.
+        let needed = units.min(burst);
         let mut bucket = self.bucket.lock().await;
-        bucket.refill(rate);
-        if bucket.available < units {
-            let wait = Duration::from_secs_f64((units - bucket.available) / rate);
+        bucket.refill(rate, burst);
+        if bucket.available < needed {
+            let wait = Duration::from_secs_f64((needed - bucket.available) / rate);
             tokio::time::sleep(wait).await;
-            bucket.refill(rate);
+            bucket.refill(rate, burst);
         }
-        bucket.available = (bucket.available - units).max(0.0);
+        bucket.available -= units;
     }
 }
 
 impl Bucket {
-    fn refill(&mut self, rate: f64) {
+    fn refill(&mut self, rate: f64, burst: f64) {
         let now = Instant::now();
         let elapsed = now.duration_since(self.refilled_at).as_secs_f64();
-        self.available = (self.available + elapsed * rate).min(rate);
+        self.available = (self.available + elapsed * rate).min(burst);
         self.refilled_at = now;
     }
 }
@@ -580,16 +600,34 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_quota_bucket_makes_callers_wait_once_a_second_is_spent() {
-        let limiter = Limiter::new(1, 10);
+    async fn the_quota_bucket_never_spends_a_seconds_budget_within_a_second() {
+        let limiter = Limiter::new(1, 100);
         let start = Instant::now();
-        for _ in 0..2 {
-            limiter.take(5, 10).await;
+        limiter.take(5, 100).await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "a small burst goes at once"
+        );
+        for _ in 1..20 {
+            limiter.take(5, 100).await;
         }
-        assert_eq!(start.elapsed(), Duration::ZERO);
-        limiter.take(5, 10).await;
         assert!(
-            start.elapsed() >= Duration::from_millis(500),
+            start.elapsed() > Duration::from_secs(1),
+            "a second's 100 units took {:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_dearer_than_the_burst_is_paid_for_in_full() {
+        let limiter = Limiter::new(1, 100);
+        let start = Instant::now();
+        limiter.take(100, 100).await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        limiter.take(1, 100).await;
+        assert!(
+            start.elapsed() > Duration::from_secs(1),
             "{:?}",
             start.elapsed()
         );
