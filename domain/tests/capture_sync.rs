@@ -112,12 +112,27 @@ fn store_with(
     log: &Log,
     deletes_allowed: bool,
 ) -> MockStore {
+    store_with_leases(account, known, log, deletes_allowed, &[true])
+}
+
+/// [`store_with`], answering the lease calls with `leases` in order (each
+/// call must come; no more).
+fn store_with_leases(
+    account: EmailAccount,
+    known: &[&str],
+    log: &Log,
+    deletes_allowed: bool,
+    leases: &[bool],
+) -> MockStore {
     let mut store = MockStore::new();
     let id = account.id;
     store
         .expect_get_account()
         .with(eq(id))
         .returning(move |_| Ok(account.clone()));
+    let answers = Arc::new(Mutex::new(std::collections::VecDeque::from(
+        leases.to_vec(),
+    )));
     store
         .expect_try_lease_account()
         .withf(move |a, holder, at, until| {
@@ -126,8 +141,10 @@ fn store_with(
                 && *at == now()
                 && *until == now() + SignedDuration::from_secs(600)
         })
-        .times(1)
-        .returning(|_, _, _, _| Ok(true));
+        .times(leases.len())
+        .returning(move |_, _, _, _| {
+            Ok(answers.lock().unwrap().pop_front().expect("a lease answer"))
+        });
     let releases = log.releases.clone();
     store
         .expect_release_account()
@@ -787,4 +804,45 @@ fn sync_futures_can_be_spawned_on_a_multithreaded_runtime() {
     assert_send(&one);
     let all = svc.run_once();
     assert_send(&all);
+}
+
+#[test]
+fn a_long_sync_renews_its_lease_between_batches_and_stops_when_it_loses_it() {
+    // 1,200 messages are three batches of 500: the lease is taken, then
+    // renewed before the second batch and lost before the third.
+    let ids: Vec<String> = (0..1200).map(|i| format!("m{i:04}")).collect();
+    let senders: Vec<(&str, &str, &[&str])> = ids
+        .iter()
+        .map(|id| (id.as_str(), "ann@acme.com", &["INBOX"][..]))
+        .collect();
+    let log = Log::default();
+    let fetches = Arc::default();
+    let mut reader = reader_with(&senders, &fetches);
+    expect_full_listing(
+        &mut reader,
+        "900",
+        vec![ids.iter().map(String::as_str).collect()],
+    );
+    let store = store_with_leases(
+        account(7, None, true),
+        &[],
+        &log,
+        true,
+        &[true, true, false],
+    );
+
+    let result = block_on(service(store, reader).sync_account(AccountId(7)));
+
+    assert!(matches!(result, Err(SyncError::Busy)), "{result:?}");
+    assert_eq!(
+        log.captured_ids().len(),
+        1000,
+        "two batches were captured before the lease was lost"
+    );
+    assert_eq!(log.last_sync().state, SyncState::Error);
+    assert!(
+        log.cursors().iter().all(Option::is_none),
+        "a run that lost its lease never moves the cursor: {:?}",
+        log.cursors()
+    );
 }

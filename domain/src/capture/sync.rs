@@ -158,16 +158,7 @@ where
         if !account.enabled {
             return Err(SyncError::Disabled);
         }
-        let now = self.clock.now();
-        let lease = SignedDuration::try_from(self.config.lease).unwrap_or(SignedDuration::MAX);
-        let until = now.saturating_add(lease).unwrap_or(Timestamp::MAX);
-        if !self
-            .store
-            .try_lease_account(id, &self.config.holder, now, until)
-            .await?
-        {
-            return Err(SyncError::Busy);
-        }
+        self.renew_lease(id).await?;
 
         let result = self.run_leased(&account).await;
 
@@ -176,6 +167,27 @@ where
             warn!(error = %store_error_text(&error), "could not release the mailbox lease");
         }
         result
+    }
+
+    /// Takes the mailbox's lease, or extends it when this replica holds it.
+    /// A run renews it before each batch of fetches, so a long backfill
+    /// keeps it however long it takes.
+    ///
+    /// # Errors
+    /// `Busy` when another replica holds an unexpired lease.
+    async fn renew_lease(&self, id: AccountId) -> Result<(), SyncError> {
+        let now = self.clock.now();
+        let lease = SignedDuration::try_from(self.config.lease).unwrap_or(SignedDuration::MAX);
+        let until = now.saturating_add(lease).unwrap_or(Timestamp::MAX);
+        if self
+            .store
+            .try_lease_account(id, &self.config.holder, now, until)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(SyncError::Busy)
+        }
     }
 
     async fn run_leased(&self, account: &EmailAccount) -> Result<SyncReport, SyncError> {
@@ -351,14 +363,17 @@ where
         report: &mut SyncReport,
     ) -> Result<(), SyncError> {
         let ids = unique(ids);
-        let mut fresh = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(KNOWN_IDS_CHUNK) {
+        for (n, chunk) in ids.chunks(KNOWN_IDS_CHUNK).enumerate() {
+            if n > 0 {
+                self.renew_lease(account.id).await?;
+            }
             let known: HashSet<String> = self
                 .store
                 .known_gmail_ids(account.id, chunk)
                 .await?
                 .into_iter()
                 .collect();
+            let mut fresh = Vec::with_capacity(chunk.len());
             for id in chunk {
                 if known.contains(id) {
                     report.skipped += 1;
@@ -366,8 +381,19 @@ where
                     fresh.push(id.clone());
                 }
             }
+            self.capture_batch(account, fresh, matcher, report).await?;
         }
+        Ok(())
+    }
 
+    /// Fetches and captures one batch, `fetch_concurrency` at a time.
+    async fn capture_batch(
+        &self,
+        account: &EmailAccount,
+        fresh: Vec<String>,
+        matcher: &Matcher,
+        report: &mut SyncReport,
+    ) -> Result<(), SyncError> {
         let mut outcomes = stream::iter(fresh)
             .map(|id| self.capture_one(account, id, matcher))
             .buffer_unordered(self.config.fetch_concurrency.max(1));
@@ -437,7 +463,8 @@ where
 /// must not come back as proposals); spam is not correspondence.
 const NOT_CAPTURED_LABELS: &[&str] = &["DRAFT", "SPAM"];
 
-/// Ids per `known_gmail_ids` call, to keep each query's parameter list small.
+/// Ids per `known_gmail_ids` call and per batch of fetches (the lease is
+/// renewed between batches); keeps each query's parameter list small.
 const KNOWN_IDS_CHUNK: usize = 500;
 
 /// A bound on list pages, so a paging bug cannot loop forever (500 ids a
