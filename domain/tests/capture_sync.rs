@@ -65,6 +65,8 @@ struct Log {
     capture_errors: Arc<Mutex<Vec<(String, String)>>>,
     deletes: Arc<Mutex<Vec<String>>>,
     releases: Arc<Mutex<u32>>,
+    /// What `live_gmail_ids` answers.
+    live: Arc<Mutex<Vec<String>>>,
 }
 
 impl Log {
@@ -168,6 +170,11 @@ fn store_with_leases(
             investor_domains: vec![],
         })
     });
+    let live = log.live.clone();
+    store
+        .expect_live_gmail_ids()
+        .with(eq(id))
+        .returning(move |_| Ok(live.lock().unwrap().clone()));
     let known: Vec<String> = known.iter().map(|k| k.to_string()).collect();
     store
         .expect_known_gmail_ids()
@@ -845,4 +852,42 @@ fn a_long_sync_renews_its_lease_between_batches_and_stops_when_it_loses_it() {
         "a run that lost its lease never moves the cursor: {:?}",
         log.cursors()
     );
+}
+
+#[test]
+fn after_an_expired_history_only_sightings_gmail_no_longer_has_are_soft_deleted() {
+    // Live sightings: g1 (listed again), old1 (older than the backfill, still
+    // in Gmail) and gone1 (deleted while the history was expired).
+    let log = Log::default();
+    *log.live.lock().unwrap() = vec!["g1".into(), "gone1".into(), "old1".into()];
+    let fetches: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
+    let mut reader = reader_with(
+        &[
+            ("g1", "ann@acme.com", &[]),
+            ("g2", "ann@acme.com", &[]),
+            ("old1", "ann@acme.com", &[]),
+        ],
+        &fetches,
+    );
+    reader
+        .expect_list_history()
+        .times(1)
+        .returning(|_, _, _| Err(GmailError::HistoryExpired));
+    expect_full_listing(&mut reader, "9000", vec![vec!["g1", "g2"]]);
+    let svc = service(store(account(1, Some("500"), true), &["g1"], &log), reader);
+
+    let report = block_on(svc.sync_account(AccountId(1))).unwrap();
+
+    assert!(report.full);
+    assert_eq!(*log.deletes.lock().unwrap(), vec!["gone1".to_string()]);
+    assert_eq!(
+        log.captured_ids(),
+        vec!["g2"],
+        "a still-present old message is not captured again"
+    );
+    assert!(
+        !fetches.lock().unwrap().contains_key("g1"),
+        "listed sightings need no lookup"
+    );
+    assert_eq!(log.last_sync().history_id.as_deref(), Some("9000"));
 }

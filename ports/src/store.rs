@@ -122,6 +122,11 @@ pub trait Store: Send + Sync {
         gmail_ids: &[String],
     ) -> Result<Vec<String>, StoreError>;
 
+    /// Gmail message ids of this mailbox's live sightings, to check against
+    /// Gmail after a full resync (deletions the expired history no longer
+    /// reports).
+    async fn live_gmail_ids(&self, id: AccountId) -> Result<Vec<String>, StoreError>;
+
     /// Stores one message seen in one mailbox: one `emails` row per
     /// `dedup_key`, one sighting per (account, gmail id), links on conflict
     /// ignored, one pending proposal per newly linked (email, investor).

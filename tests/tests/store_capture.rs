@@ -364,6 +364,12 @@ async fn known_gmail_ids_include_deleted_sightings(db: &TestDb) {
     known.sort();
 
     assert_eq!(known, vec!["g1", "g2"]);
+    assert_eq!(
+        store.live_gmail_ids(team.ann_box).await.unwrap(),
+        vec!["g1", "g3"],
+        "live ids leave the soft-deleted sighting out"
+    );
+    assert!(store.live_gmail_ids(team.bob_box).await.unwrap().is_empty());
     assert!(
         store
             .known_gmail_ids(team.bob_box, &asked)

@@ -232,3 +232,40 @@ async fn an_expired_history_id_falls_back_to_a_full_sync_without_duplicates() {
     assert_eq!(again["full"], false, "{again}");
     assert_eq!(counts().await.0, before.0 + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_made_while_the_history_was_expired_is_still_applied() {
+    let team = CaptureTeam::start(Backend::Sqlite).await;
+    let seeded = seed_mail(&team.google);
+    team.sync_both().await;
+    let live = |id: String| {
+        let team = &team;
+        async move {
+            team.count(&format!(
+                "SELECT COUNT(*) FROM email_account_messages \
+                 WHERE gmail_message_id = '{id}' AND deleted_at IS NULL"
+            ))
+            .await
+        }
+    };
+    assert_eq!(live(seeded.ann_only.id.clone()).await, 1);
+    let still_there = seeded.thread_ann[0].id.clone();
+
+    // The message is deleted, and the history that would report it expires.
+    assert!(team.google.delete_message(ANN, &seeded.ann_only.id));
+    team.google.expire_history(ANN);
+    let (status, ann) = team.sync_http(team.ann_box).await;
+
+    assert_eq!(status, StatusCode::OK, "{ann}");
+    assert_eq!(ann["full"], true, "{ann}");
+    assert_eq!(
+        live(seeded.ann_only.id.clone()).await,
+        0,
+        "the deleted message's sighting is soft-deleted"
+    );
+    assert_eq!(
+        live(still_there).await,
+        1,
+        "messages Gmail still has stay live"
+    );
+}

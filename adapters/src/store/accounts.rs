@@ -206,6 +206,22 @@ pub(crate) async fn known_gmail_ids(
     Ok(known)
 }
 
+pub(crate) async fn live_gmail_ids(
+    db: &DatabaseConnection,
+    id: AccountId,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sql::all(
+        db,
+        "SELECT gmail_message_id FROM email_account_messages \
+         WHERE account_id = $1 AND deleted_at IS NULL ORDER BY gmail_message_id",
+        vec![id.0.into()],
+    )
+    .await?;
+    rows.iter()
+        .map(|row| row.col::<String>("gmail_message_id"))
+        .collect()
+}
+
 pub(crate) async fn ensure_exists<C: ConnectionTrait>(
     conn: &C,
     id: AccountId,

@@ -196,6 +196,10 @@ impl Store for SeaStore {
         accounts::known_gmail_ids(&self.db, id, gmail_ids).await
     }
 
+    async fn live_gmail_ids(&self, id: AccountId) -> Result<Vec<String>, StoreError> {
+        accounts::live_gmail_ids(&self.db, id).await
+    }
+
     #[instrument(skip_all, fields(account = %request.account_id, links = request.links.len()))]
     async fn capture(&self, request: CaptureRequest) -> Result<CaptureOutcome, StoreError> {
         capture::capture(&self.db, request).await

@@ -255,7 +255,8 @@ where
         );
 
         let Some(start) = account.history_id.as_deref() else {
-            return self.full_sync(account, &matcher, report).await;
+            let (cursor, _listed) = self.full_sync(account, &matcher, report).await?;
+            return Ok(cursor);
         };
         match self
             .incremental_sync(account, start, &matcher, report)
@@ -263,10 +264,53 @@ where
         {
             Err(SyncError::Gmail(GmailError::HistoryExpired)) => {
                 info!("stored historyId expired; falling back to a full sync");
-                self.full_sync(account, &matcher, report).await
+                let (cursor, listed) = self.full_sync(account, &matcher, report).await?;
+                self.reconcile_deletions(account, &listed).await?;
+                Ok(cursor)
             }
             other => other,
         }
+    }
+
+    /// After an expired history, deletions made meanwhile are no longer
+    /// reported. Each live sighting the fresh listing did not return (older
+    /// than the backfill window, in the trash, or gone) is looked up; only
+    /// those Gmail no longer has are soft-deleted. Expiry is rare (the
+    /// history lasts about a week), so the extra lookups are affordable.
+    async fn reconcile_deletions(
+        &self,
+        account: &EmailAccount,
+        listed: &HashSet<String>,
+    ) -> Result<(), SyncError> {
+        let unlisted: Vec<String> = self
+            .store
+            .live_gmail_ids(account.id)
+            .await?
+            .into_iter()
+            .filter(|id| !listed.contains(id))
+            .collect();
+        for (n, chunk) in unlisted.chunks(KNOWN_IDS_CHUNK).enumerate() {
+            if n > 0 {
+                self.renew_lease(account.id).await?;
+            }
+            let gone: Vec<Option<String>> = stream::iter(chunk.iter().cloned())
+                .map(|id| async move {
+                    match self.reader.fetch_raw(&account.email_address, &id).await {
+                        Ok(_) => Ok(None),
+                        Err(GmailError::NotFound) => Ok(Some(id)),
+                        Err(error) => Err(SyncError::Gmail(error)),
+                    }
+                })
+                .buffer_unordered(self.config.fetch_concurrency.max(1))
+                .try_collect()
+                .await?;
+            for id in gone.into_iter().flatten() {
+                self.store
+                    .soft_delete_sighting(account.id, &id, self.clock.now())
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn full_sync(
@@ -274,7 +318,7 @@ where
         account: &EmailAccount,
         matcher: &Matcher,
         report: &mut SyncReport,
-    ) -> Result<String, SyncError> {
+    ) -> Result<(String, HashSet<String>), SyncError> {
         report.full = true;
         let mailbox = &account.email_address;
         // The profile's historyId is read before listing, so mail that lands
@@ -297,8 +341,9 @@ where
             ids.extend(page.messages.into_iter().map(|m| m.id));
             page_token = page.next_page_token.filter(|t| !t.is_empty());
             if page_token.is_none() {
+                let listed: HashSet<String> = ids.iter().cloned().collect();
                 self.capture_new(account, ids, matcher, report).await?;
-                return Ok(profile.history_id);
+                return Ok((profile.history_id, listed));
             }
         }
         Err(endless_paging().into())
