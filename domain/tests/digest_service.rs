@@ -135,7 +135,7 @@ impl Mocks {
         self.store
             .expect_digest_rows()
             .times(1)
-            .returning(move |_, _| Ok(rows.clone()));
+            .returning(move |_, _, _| Ok(rows.clone()));
         self.store
             .expect_digest_team()
             .times(1)
@@ -447,9 +447,13 @@ fn send_now_sends_the_last_24_hours_and_never_touches_the_scheduler() {
     let mut m = Mocks::new();
     m.store
         .expect_digest_rows()
-        .withf(|since, until| *since == ts("2026-11-23T23:30:00Z") && *until == now())
+        .withf(|since, until, sent_after| {
+            *since == ts("2026-11-23T23:30:00Z")
+                && *until == now()
+                && *sent_after == ts("2026-11-21T23:30:00Z")
+        })
         .times(1)
-        .returning(|_, _| Ok(vec![]));
+        .returning(|_, _, _| Ok(vec![]));
     m.store
         .expect_digest_team()
         .times(1)
@@ -659,7 +663,7 @@ fn a_store_failure_while_building_releases_the_claim_and_is_reported() {
     m.store
         .expect_digest_rows()
         .times(1)
-        .returning(|_, _| Err(mailroom_ports::StoreError::Unavailable("db down".into())));
+        .returning(|_, _, _| Err(mailroom_ports::StoreError::Unavailable("db down".into())));
     m.transport.expect_send().never();
     m.store.expect_complete_digest_day().never();
     m.store
@@ -685,9 +689,9 @@ fn two_missed_days_roll_into_one_digest_starting_at_the_old_cursor() {
         .returning(|_, _, _, _| Ok(Some(DigestClaim { attempts: 0 })));
     m.store
         .expect_digest_rows()
-        .withf(move |since, until| *since == cursor && *until == now())
+        .withf(move |since, until, _| *since == cursor && *until == now())
         .times(1)
-        .returning(|_, _| Ok(vec![]));
+        .returning(|_, _, _| Ok(vec![]));
     m.store
         .expect_digest_team()
         .times(1)

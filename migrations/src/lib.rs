@@ -23,6 +23,7 @@ mod m20250601_000001_directory;
 mod m20250601_000002_mail;
 mod m20250601_000003_workflow;
 mod m20250601_000004_digest;
+mod m20251125_000005_digest_capture_window;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250601_000002_mail::Migration),
             Box::new(m20250601_000003_workflow::Migration),
             Box::new(m20250601_000004_digest::Migration),
+            Box::new(m20251125_000005_digest_capture_window::Migration),
         ]
     }
 }

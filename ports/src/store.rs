@@ -196,12 +196,16 @@ pub trait Store: Send + Sync {
 
     // ------------------------------------------------------------ digest
 
-    /// Rows for the digest window `(since, until]` on `emails.sent_at`:
-    /// investor-linked email only, live sightings of active users only.
+    /// Rows for the digest window `(since, until]` on the sighting's
+    /// `captured_at` (so mail captured after the digest that covered its
+    /// send time rolls into the next one), of email sent after
+    /// `sent_after`: investor-linked email only, live sightings of active
+    /// users only.
     async fn digest_rows(
         &self,
         since: Timestamp,
         until: Timestamp,
+        sent_after: Timestamp,
     ) -> Result<Vec<DigestRow>, StoreError>;
 
     /// A raw `app_settings` value.

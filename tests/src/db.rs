@@ -240,6 +240,8 @@ pub mod seed {
         pub to: Vec<EmailAddress>,
         pub subject: String,
         pub sent_at: Timestamp,
+        /// When the mailbox captured it; the send time unless set.
+        pub captured_at: Option<Timestamp>,
         pub links: Vec<MatchLink>,
     }
 
@@ -251,8 +253,15 @@ pub mod seed {
                 to: to.iter().map(|a| addr(a)).collect(),
                 subject: format!("About {dedup_key}"),
                 sent_at: ts(sent_at),
+                captured_at: None,
                 links: Vec::new(),
             }
+        }
+
+        /// Captured at `at` rather than at its send time.
+        pub fn captured(mut self, at: &str) -> Msg {
+            self.captured_at = Some(ts(at));
+            self
         }
 
         pub fn subject(mut self, subject: &str) -> Msg {
@@ -308,7 +317,7 @@ pub mod seed {
                     attachments: Vec::new(),
                 }),
                 links: self.links.clone(),
-                captured_at: self.sent_at,
+                captured_at: self.captured_at.unwrap_or(self.sent_at),
             }
         }
     }

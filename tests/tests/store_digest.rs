@@ -23,7 +23,68 @@ on_both_databases!(
     an_expired_claim_can_be_taken_over,
     settings_round_trip_as_json,
     digest_sends_are_logged,
+    late_captured_mail_rolls_into_the_next_window_and_old_backfill_stays_out,
 );
+
+async fn late_captured_mail_rolls_into_the_next_window_and_old_backfill_stays_out(db: &TestDb) {
+    let store = db.store().await;
+    let team = seed::team(&store).await;
+    let capture = |key: &str, sent: &str, captured: &str| {
+        Msg::new(key, "lee@acme.com", &["ann@fund.com"], sent)
+            .captured(captured)
+            .link(ACME, Some(LEE), "lee@acme.com")
+    };
+    // Sent just before the 18:00 digest, captured just after it.
+    let late = capture(
+        "late@acme.com",
+        "2025-06-01T17:58:00Z",
+        "2025-06-01T18:03:00Z",
+    );
+    // A new mailbox's backfill: sent weeks ago, captured today.
+    let old = capture(
+        "old@acme.com",
+        "2025-05-10T09:00:00Z",
+        "2025-06-01T20:00:00Z",
+    );
+    for (msg, gmail_id) in [(&late, "g-late"), (&old, "g-old")] {
+        store
+            .capture(msg.seen_by(team.ann_box, gmail_id, false))
+            .await
+            .unwrap();
+    }
+    let keys = |rows: Vec<mailroom_ports::records::DigestRow>| {
+        rows.iter()
+            .map(|r| r.subject.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+
+    let first = store
+        .digest_rows(
+            ts("2025-05-31T18:00:00Z"),
+            ts("2025-06-01T18:00:00Z"),
+            ts("2025-05-29T18:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let next = store
+        .digest_rows(
+            ts("2025-06-01T18:00:00Z"),
+            ts("2025-06-02T18:00:00Z"),
+            ts("2025-05-30T18:00:00Z"),
+        )
+        .await
+        .unwrap();
+
+    assert!(
+        keys(first).is_empty(),
+        "not yet captured at the first digest"
+    );
+    assert_eq!(
+        keys(next),
+        vec!["About late@acme.com"],
+        "late mail rolls in; old backfill stays out"
+    );
+}
 
 async fn digest_rows_cover_live_sightings_of_active_users_in_the_window(db: &TestDb) {
     let store = db.store().await;
@@ -81,7 +142,11 @@ async fn digest_rows_cover_live_sightings_of_active_users_in_the_window(db: &Tes
     }
 
     let rows = store
-        .digest_rows(ts("2025-06-01T00:00:00Z"), ts("2025-06-02T00:00:00Z"))
+        .digest_rows(
+            ts("2025-06-01T00:00:00Z"),
+            ts("2025-06-02T00:00:00Z"),
+            ts("2025-05-30T00:00:00Z"),
+        )
         .await
         .unwrap();
 
@@ -145,7 +210,11 @@ async fn digest_rows_drop_names_of_soft_deleted_investors_and_contacts_but_keep_
     store.upsert_directory(deletion).await.unwrap();
 
     let rows = store
-        .digest_rows(ts("2025-06-01T00:00:00Z"), ts("2025-06-02T00:00:00Z"))
+        .digest_rows(
+            ts("2025-06-01T00:00:00Z"),
+            ts("2025-06-02T00:00:00Z"),
+            ts("2025-05-30T00:00:00Z"),
+        )
         .await
         .unwrap();
 

@@ -15,6 +15,7 @@ pub(crate) async fn digest_rows(
     db: &DatabaseConnection,
     since: Timestamp,
     until: Timestamp,
+    sent_after: Timestamp,
 ) -> Result<Vec<DigestRow>, StoreError> {
     // Inner joins carry the rules: a live sighting, in a mailbox of an active
     // user, of an email linked to an investor. Names of soft-deleted investors
@@ -33,9 +34,9 @@ pub(crate) async fn digest_rows(
          JOIN email_investor_links l ON l.email_id = e.id \
          JOIN investors i ON i.id = l.investor_id \
          LEFT JOIN contacts c ON c.id = l.contact_id \
-         WHERE e.sent_at > $1 AND e.sent_at <= $2 \
+         WHERE s.captured_at > $1 AND s.captured_at <= $2 AND e.sent_at > $3 \
          ORDER BY e.sent_at, e.id, a.id, l.investor_id, l.contact_key",
-        vec![sql::ts(since), sql::ts(until)],
+        vec![sql::ts(since), sql::ts(until), sql::ts(sent_after)],
     )
     .await?;
     rows.iter().map(digest_row).collect()

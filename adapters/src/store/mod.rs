@@ -267,8 +267,9 @@ impl Store for SeaStore {
         &self,
         since: Timestamp,
         until: Timestamp,
+        sent_after: Timestamp,
     ) -> Result<Vec<DigestRow>, StoreError> {
-        digest::digest_rows(&self.db, since, until).await
+        digest::digest_rows(&self.db, since, until, sent_after).await
     }
 
     async fn get_setting(&self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {

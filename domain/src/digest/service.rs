@@ -26,6 +26,12 @@ use crate::gating::LiveRows;
 /// The window of "send now": the last 24 hours (R-DIG-5).
 pub const SEND_NOW_WINDOW: SignedDuration = SignedDuration::from_hours(24);
 
+/// A digest reports what was captured in its window (ours): mail captured a
+/// few minutes after the digest that covered its send time rolls into the
+/// next one. Mail sent more than this long before the window, such as a new
+/// mailbox's 30-day backfill, is history rather than news and is left out.
+pub const LATE_CAPTURE_GRACE: SignedDuration = SignedDuration::from_hours(48);
+
 /// The subject of the test email (R-DIG-6).
 pub const TEST_SUBJECT: &str = "mailroom test email";
 /// The body of the test email: fixed, so it can never carry data.
@@ -382,7 +388,10 @@ where
         since: Timestamp,
         until: Timestamp,
     ) -> Result<Digest, DigestError> {
-        let rows = LiveRows::new(self.store.digest_rows(since, until).await?);
+        let sent_after = since
+            .saturating_sub(LATE_CAPTURE_GRACE)
+            .unwrap_or(Timestamp::MIN);
+        let rows = LiveRows::new(self.store.digest_rows(since, until, sent_after).await?);
         let team = self.store.digest_team().await?;
         let own = OwnMailboxes::new(self.store.own_addresses().await?);
         let activity = team_activity(&team, &rows);
