@@ -35,12 +35,50 @@ impl MessageParser for MailParser {
         }
         // mail-parser promises not to panic; a bad message must still only
         // cost its own capture, never the sync, if that promise is broken.
-        catch_unwind(AssertUnwindSafe(|| parse_message(raw))).unwrap_or_else(|_| {
-            Err(ParseError::Malformed(
-                "the MIME parser failed on this message".into(),
-            ))
-        })
+        catch_unwind(AssertUnwindSafe(|| parse_message(raw)))
+            .unwrap_or_else(|_| {
+                Err(ParseError::Malformed(
+                    "the MIME parser failed on this message".into(),
+                ))
+            })
+            .map(without_nul)
     }
+}
+
+/// Removes NUL characters from every text field. Encoded words and broken
+/// charsets can decode to U+0000, which PostgreSQL `text` refuses: one such
+/// message would otherwise fail its capture on every sync run.
+fn without_nul(mut m: ParsedMessage) -> ParsedMessage {
+    fn clean(s: &mut String) {
+        if s.contains('\0') {
+            s.retain(|c| c != '\0');
+        }
+    }
+    fn clean_opt(s: &mut Option<String>) {
+        if let Some(v) = s {
+            clean(v);
+        }
+    }
+    clean_opt(&mut m.message_id);
+    clean_opt(&mut m.subject);
+    clean_opt(&mut m.text_body);
+    clean_opt(&mut m.snippet);
+    clean_opt(&mut m.in_reply_to);
+    m.references.iter_mut().for_each(clean);
+    for named in m
+        .from
+        .iter_mut()
+        .chain(&mut m.to)
+        .chain(&mut m.cc)
+        .chain(&mut m.reply_to)
+    {
+        clean_opt(&mut named.name);
+    }
+    for attachment in &mut m.attachments {
+        clean_opt(&mut attachment.name);
+        clean(&mut attachment.content_type);
+    }
+    m
 }
 
 fn parse_message(raw: &[u8]) -> Result<ParsedMessage, ParseError> {

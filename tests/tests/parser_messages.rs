@@ -318,3 +318,33 @@ fn a_thirty_megabyte_message_parses_when_the_limit_allows_it() {
         Some("see attached")
     );
 }
+
+#[test]
+fn nul_characters_from_encoded_words_are_removed_from_every_text_field() {
+    // PostgreSQL `text` refuses U+0000; encoded words can decode to it.
+    let raw = b"From: =?UTF-8?Q?Evil=00Name?= <x@evil.com>\r\n\
+To: ann@fund.com\r\n\
+Subject: =?UTF-8?Q?Fund=00III?=\r\n\
+Message-ID: <id-with-nul@evil.com>\r\n\
+Date: Tue, 24 Nov 2026 10:00:00 +0000\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+Content-Transfer-Encoding: quoted-printable\r\n\
+\r\n\
+Body=00text\r\n";
+
+    let parsed = parse(raw);
+
+    let from = parsed.from.as_ref().expect("a sender");
+    assert_eq!(from.name.as_deref(), Some("EvilName"));
+    assert_eq!(parsed.subject.as_deref(), Some("FundIII"));
+    let body = parsed.text_body.as_deref().unwrap_or_default();
+    assert!(body.contains("Bodytext"), "{body:?}");
+    for text in [
+        parsed.subject.as_deref(),
+        parsed.snippet.as_deref(),
+        from.name.as_deref(),
+        parsed.text_body.as_deref(),
+    ] {
+        assert!(!text.unwrap_or_default().contains('\0'), "{text:?}");
+    }
+}
