@@ -15,6 +15,9 @@ use crate::config::JwtSecret;
 pub struct Claims {
     pub sub: String,
     pub exp: i64,
+    /// Optional: SPEC §6 requires only `sub` and `exp`, so tokens the CRM
+    /// signs without it are accepted.
+    #[serde(default)]
     pub iat: i64,
 }
 
@@ -133,6 +136,27 @@ mod tests {
             verify(&secret("abcd"), "not.a.jwt"),
             Err(TokenRejected::Invalid)
         );
+    }
+
+    #[test]
+    fn a_token_with_only_sub_and_exp_is_accepted() {
+        #[derive(Serialize)]
+        struct Minimal {
+            sub: &'static str,
+            exp: i64,
+        }
+        let s = secret("abcd");
+        let exp = Timestamp::now().as_second() + 600;
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &Minimal {
+                sub: "ann@fund.com",
+                exp,
+            },
+            &EncodingKey::from_secret(s.expose()),
+        )
+        .unwrap();
+        assert_eq!(verify(&s, &token).unwrap().sub, "ann@fund.com");
     }
 
     #[test]

@@ -9,10 +9,16 @@ use mailroom_ports::StoreError;
 /// `Conflict`, foreign-key violation → `Invalid`, an unreachable, busy or
 /// overloaded database → `Unavailable`, anything else → `Unexpected`.
 pub(crate) fn from_db(err: DbErr) -> StoreError {
+    // The database's own text names tables and constraints; it goes to the
+    // debug log, and callers (and HTTP clients) get a fixed sentence.
     match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(message)) => return StoreError::Conflict(message),
+        Some(SqlErr::UniqueConstraintViolation(message)) => {
+            tracing::debug!(%message, "unique violation");
+            return StoreError::Conflict("a record with the same key already exists".into());
+        }
         Some(SqlErr::ForeignKeyConstraintViolation(message)) => {
-            return StoreError::Invalid(message);
+            tracing::debug!(%message, "foreign-key violation");
+            return StoreError::Invalid("it refers to a record that does not exist".into());
         }
         _ => {}
     }
