@@ -968,3 +968,52 @@ fn the_service_works_over_trait_objects_and_its_futures_are_send() {
 
     assert_eq!(outcome, ScheduleOutcome::Disabled);
 }
+
+#[test]
+fn a_sent_digest_whose_day_could_not_be_recorded_is_recorded_next_cycle_not_sent_again() {
+    let mut m = Mocks::new();
+    m.stored_policy(enabled_at_18());
+    // Once the day is recorded, the store says it was sent today.
+    let states = std::sync::Mutex::new(vec![sent_before(0), sent_before(1)]);
+    m.store
+        .expect_digest_state()
+        .times(2)
+        .returning(move || Ok(states.lock().unwrap().pop().unwrap()));
+    m.store
+        .expect_claim_digest_day()
+        .times(1)
+        .returning(|_, _, _, _| Ok(Some(DigestClaim { attempts: 0 })));
+    m.window(vec![row(1, &ann())], vec![ann()]);
+    m.narrator
+        .expect_narrate()
+        .returning(|_, _| Ok("Ann heard from Acme.".into()));
+    m.admins(vec![ann()]);
+    m.transport
+        .expect_send()
+        .times(1)
+        .returning(|_, _| Ok(TransportKind::Smtp));
+    // The first completion fails (the database blinked); the retry works.
+    let answers = std::sync::Mutex::new(vec![
+        Ok(()),
+        Err(mailroom_ports::StoreError::Unavailable("busy".into())),
+    ]);
+    m.store
+        .expect_complete_digest_day()
+        .withf(|day, holder, cursor| *day == today() && holder == HOLDER && *cursor == now())
+        .times(2)
+        .returning(move |_, _, _| answers.lock().unwrap().pop().unwrap());
+    m.store.expect_fail_digest_day().never();
+    m.send_log(DigestTrigger::Scheduled, None);
+    let service = m.service();
+
+    assert!(
+        block_on(service.run_once()).is_err(),
+        "the store error is reported"
+    );
+    // The next cycle records the day before deciding anything, and then
+    // finds it sent: no second claim, no second send (both are `.times(1)`).
+    assert_eq!(
+        block_on(service.run_once()).unwrap(),
+        ScheduleOutcome::AlreadySent
+    );
+}

@@ -1,7 +1,7 @@
 //! The digest use cases: policy, preview, send now, test email, and one scheduler cycle.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::civil::Date;
@@ -127,6 +127,10 @@ pub struct DigestService<S: ?Sized, L: ?Sized, T: ?Sized, C: ?Sized> {
     transport: Arc<T>,
     clock: Arc<C>,
     config: DigestConfig,
+    /// A scheduled digest that went out but whose day could not be marked
+    /// sent: (day, cursor). The next cycle records it before anything else,
+    /// so a database hiccup after a send never sends the same day twice.
+    unrecorded: Arc<Mutex<Option<(Date, Timestamp)>>>,
 }
 
 // Derived `Clone` would require the port types themselves to be `Clone`.
@@ -138,6 +142,7 @@ impl<S: ?Sized, L: ?Sized, T: ?Sized, C: ?Sized> Clone for DigestService<S, L, T
             transport: Arc::clone(&self.transport),
             clock: Arc::clone(&self.clock),
             config: self.config.clone(),
+            unrecorded: Arc::clone(&self.unrecorded),
         }
     }
 }
@@ -162,6 +167,7 @@ where
             transport,
             clock,
             config,
+            unrecorded: Arc::default(),
         }
     }
 
@@ -281,6 +287,34 @@ where
         })
     }
 
+    /// Marks a day sent whose digest went out in an earlier cycle while the
+    /// store failed; until that works, nothing else is sent.
+    async fn record_unrecorded_send(&self) -> Result<(), DigestError> {
+        let pending = *self
+            .unrecorded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some((day, cursor)) = pending else {
+            return Ok(());
+        };
+        match self
+            .store
+            .complete_digest_day(day, &self.config.holder, cursor)
+            .await
+        {
+            // Conflict: the claim is no longer ours (it expired and another
+            // replica took the day over); there is nothing left to record.
+            Ok(()) | Err(StoreError::Conflict(_)) => {
+                *self
+                    .unrecorded
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = None;
+                Ok(())
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
     /// One scheduler cycle at `clock.now()`: re-reads the policy, and when the
     /// day's digest is due and this replica wins the day's claim, sends it and
     /// moves the cursor; a failed send leaves the cursor and backs off.
@@ -289,6 +323,7 @@ where
     /// `Store` when the store fails (a claim then lapses at its lease's end).
     #[instrument(skip_all)]
     pub async fn run_once(&self) -> Result<ScheduleOutcome, DigestError> {
+        self.record_unrecorded_send().await?;
         let now = self.clock.now();
         let policy = self.policy().await?.policy;
         let state = self.store.digest_state().await?;
@@ -362,7 +397,14 @@ where
             .await
         {
             Ok(transport) => {
-                self.store.complete_digest_day(day, holder, until).await?;
+                if let Err(error) = self.store.complete_digest_day(day, holder, until).await {
+                    *self
+                        .unrecorded
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = Some((day, until));
+                    tracing::error!(%day, "digest sent but its day could not be recorded; retrying next cycle");
+                    return Err(error.into());
+                }
                 tracing::info!(%day, transport = transport.as_str(), "scheduled digest sent");
                 Ok(ScheduleOutcome::Sent {
                     day,
