@@ -82,7 +82,8 @@ impl Op {
         }
     }
 
-    /// A timed-out write may have happened, so only reads repeat after one.
+    /// A timed-out (or 5xx-answered) write may have happened, so only reads
+    /// repeat after one.
     fn retries_timeouts(self) -> bool {
         matches!(
             self,
@@ -344,6 +345,13 @@ fn classify(op: Op, status: u16, body: &[u8], retry_after: Option<Duration>) -> 
         403 if detail.has_reason(&["dailyLimitExceeded", "quotaExceeded"]) => {
             Outcome::Fail(GmailError::RateLimited { retry_after })
         }
+        // A 5xx on a write may come after Gmail did the write, so a write is
+        // not repeated (the digest falls back to SMTP instead; a draft is
+        // asked for again by its human): at most one copy per transport.
+        500..=599 if !op.retries_timeouts() => Outcome::Fail(GmailError::Unavailable(format!(
+            "{} failed: {what}",
+            op.name()
+        ))),
         500..=599 => Outcome::Retry {
             error: GmailError::Unavailable(format!("{} failed: {what}", op.name())),
             retry_after,
@@ -486,7 +494,11 @@ mod tests {
     use super::*;
 
     fn check(status: u16, body: &str, expected: &str) {
-        let got = match classify(Op::MessagesGet, status, body.as_bytes(), None) {
+        check_op(Op::MessagesGet, status, body, expected);
+    }
+
+    fn check_op(op: Op, status: u16, body: &str, expected: &str) {
+        let got = match classify(op, status, body.as_bytes(), None) {
             Outcome::Done(_) => "ok",
             Outcome::Unauthorized => "refresh",
             Outcome::Retry {
@@ -501,6 +513,7 @@ mod tests {
             Outcome::Fail(GmailError::NotFound) => "not_found",
             Outcome::Fail(GmailError::RateLimited { .. }) => "rate_limited",
             Outcome::Fail(GmailError::Invalid(_)) => "invalid",
+            Outcome::Fail(GmailError::Unavailable(_)) => "unavailable",
             Outcome::Fail(_) => "other",
         };
         assert_eq!(got, expected, "{status} {body}");
@@ -538,6 +551,16 @@ mod tests {
         check(400, &google(400, "badRequest"), "invalid");
         check(500, &google(500, "backendError"), "retry_unavailable");
         check(503, "<html>down</html>", "retry_unavailable");
+    }
+
+    #[test]
+    fn a_write_answered_with_a_server_error_is_not_repeated() {
+        // Gmail may have sent the mail or made the draft before failing.
+        for op in [Op::MessagesSend, Op::DraftsCreate] {
+            check_op(op, 500, &google(500, "backendError"), "unavailable");
+            check_op(op, 503, "<html>down</html>", "unavailable");
+            check_op(op, 429, "", "retry_rate_limited");
+        }
     }
 
     #[test]
