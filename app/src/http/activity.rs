@@ -177,10 +177,8 @@ impl ActivityApi {
             since: since.0.map(|t| t.0),
             until: until.0.map(|t| t.0),
         };
-        if let (Some(since), Some(until)) = (query.since, query.until) {
-            if since >= until {
-                return Err(ApiError::bad_request("since must be before until"));
-            }
+        if matches!((query.since, query.until), (Some(s), Some(u)) if s >= u) {
+            return Err(ApiError::bad_request("since must be before until"));
         }
         let page = state.store.query_activity(query).await?;
         Ok(Json(ActivityResponse {
