@@ -7,6 +7,7 @@ pub mod config;
 pub mod directory;
 pub mod http;
 pub mod schedulers;
+pub mod shutdown;
 pub mod state;
 pub mod telemetry;
 pub mod wiring;

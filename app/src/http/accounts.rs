@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::{ApiError, DisplayChain};
+use crate::http::error::{ApiError, DisplayChain, ErrorBody};
 use crate::http::types::ApiTimestamp;
 use crate::state::AppState;
 
@@ -86,7 +86,20 @@ impl From<SyncError> for ApiError {
         match e {
             SyncError::NotFound => ApiError::not_found("mailbox not found"),
             SyncError::Disabled => ApiError::conflict("the mailbox is disabled"),
-            SyncError::Busy => ApiError::conflict("the mailbox is being synced right now"),
+            // A second request while a run is under way is refused rather
+            // than joined: the run may belong to another replica (nothing to
+            // join there), and a full backfill can take minutes, longer than
+            // a caller should hold a request open. The caller polls the
+            // mailbox list for the run's outcome instead.
+            SyncError::Busy => ApiError::Conflict(Json(ErrorBody {
+                error: "sync_running".into(),
+                message: "a sync of this mailbox is running; its outcome shows in the mailbox list"
+                    .into(),
+            })),
+            SyncError::Stopped => ApiError::unavailable(
+                "shutting_down",
+                "the service is stopping; try again shortly",
+            ),
             SyncError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "sync failed");
                 ApiError::bad_gateway(

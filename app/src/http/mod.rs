@@ -6,12 +6,13 @@ pub mod auth;
 pub mod digest;
 pub mod directory;
 pub mod drafts;
+pub mod edge;
 pub mod error;
 pub mod health;
 pub mod proposals;
+pub mod server;
 pub mod types;
 
-use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
@@ -47,8 +48,14 @@ pub fn openapi_json() -> String {
     service().spec()
 }
 
-/// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`.
+/// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`, with
+/// the default request limits.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
+    routes_with(state, edge::RequestLimits::default())
+}
+
+/// [`routes`] with the configured request limits.
+pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoint + 'static {
     let api = service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -58,5 +65,6 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .nest("/", api)
         .data(state)
         .catch_all_error(error::json_error)
-        .with(Tracing)
+        .around(move |ep, req| edge::check_input(ep, req, limits))
+        .around(move |ep, req| edge::log_request(ep, req, limits.slow_request))
 }
