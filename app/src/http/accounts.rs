@@ -77,8 +77,9 @@ fn entry(a: EmailAccount) -> AccountEntry {
 }
 
 fn address(field: &str, value: &str) -> Result<EmailAddress, ApiError> {
+    // The parser's error quotes the value; the answer names the field only.
     EmailAddress::parse(value)
-        .map_err(|e| ApiError::unprocessable("invalid", format!("{field}: {e}")))
+        .map_err(|_| ApiError::unprocessable("invalid", format!("{field} is not an email address")))
 }
 
 impl From<SyncError> for ApiError {
