@@ -300,11 +300,10 @@ async fn connections_over_the_cap_are_closed_at_once_and_service_resumes_when_th
     drop(idle);
     let mut answered = false;
     for _ in 0..100 {
-        if let Ok(r) = app.http.get(app.url("/healthz")).send().await {
-            if r.status() == StatusCode::OK {
-                answered = true;
-                break;
-            }
+        let ok = app.http.get(app.url("/healthz")).send().await;
+        if ok.is_ok_and(|r| r.status() == StatusCode::OK) {
+            answered = true;
+            break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
