@@ -162,10 +162,13 @@ impl Config {
                 "expected a sqlite:// or postgres:// URL",
             ));
         }
-        let bind = get("MAILROOM_BIND")
+        let bind: SocketAddr = get("MAILROOM_BIND")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
             .map_err(|_| bad("MAILROOM_BIND", "expected host:port, e.g. 127.0.0.1:8080"))?;
+        if bind.port() == 0 {
+            return Err(bad("MAILROOM_BIND", "the port must be from 1 to 65535"));
+        }
 
         let jwt_secret = match get("CRM_JWT_SECRET") {
             Some(s) if s.len() < 32 => {
@@ -241,7 +244,11 @@ impl Config {
                 let port = get("SMTP_PORT")
                     .map(|p| {
                         p.parse::<u16>()
-                            .map_err(|_| bad("SMTP_PORT", "expected a port number"))
+                            .ok()
+                            .filter(|&port| port != 0)
+                            .ok_or_else(|| {
+                                bad("SMTP_PORT", "expected a port number from 1 to 65535")
+                            })
                     })
                     .transpose()?
                     .unwrap_or(default_port);
@@ -439,9 +446,15 @@ mod tests {
             ("MAILROOM_BIND", "nowhere"),
             ("CRM_JWT_SECRET", "short"),
             ("SYNC_INTERVAL_S", "0"),
+            ("SMTP_PORT", "0"),
+            ("SMTP_PORT", "70000"),
+            ("MAILROOM_BIND", "127.0.0.1:0"),
+            ("MAILROOM_MAX_BODY_BYTES", "0"),
+            ("MAILROOM_SHUTDOWN_GRACE_S", "soon"),
+            ("MAILROOM_HEADER_TIMEOUT_S", "-1"),
         ] {
             let mut e = env(&[(k, v)]);
-            if k == "SMTP_TLS" {
+            if k.starts_with("SMTP_") {
                 e.insert("SMTP_HOST".into(), "localhost".into());
                 e.insert("SMTP_FROM".into(), "digest@fund.com".into());
             }

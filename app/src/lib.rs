@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod directory;
 pub mod http;
+pub mod ops;
 pub mod schedulers;
 pub mod shutdown;
 pub mod state;

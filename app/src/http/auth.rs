@@ -26,6 +26,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<User> {
     let claims = verify(&state.jwt, &bearer.token).map_err(|e| {
         poem::Error::from(ApiError::unauthorized(match e {
             TokenRejected::Expired => "the token has expired",
+            TokenRejected::NotYetValid => "the token is not valid yet",
             TokenRejected::Invalid => "the token is not valid",
         }))
     })?;
