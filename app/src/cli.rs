@@ -10,7 +10,7 @@ use mailroom_ports::EmailAddress;
 use crate::config::Config;
 use crate::http::error::DisplayChain;
 use crate::wiring::{self, Overrides};
-use crate::{auth, directory, http, schedulers, telemetry};
+use crate::{auth, directory, http, schedulers, shutdown, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -179,21 +179,57 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Bound first, so a taken address fails before any "listening" line
+    // and before the database is touched.
+    let listener = http::server::bind(config.bind).await?;
     let state = wiring::build(&config, Overrides::default()).await?;
-    let listener = poem::listener::TcpListener::bind(config.bind);
     tracing::info!(bind = %config.bind, "mailroom listening; API docs at /docs");
-    let server = poem::Server::new(listener).run(http::routes(state.clone()));
+
+    let grace = config.http.connections.shutdown_grace;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let on_signal = {
+        let state = state.clone();
+        async move {
+            let signal = shutdown::signal().await;
+            tracing::info!(
+                signal,
+                grace_s = grace.as_secs(),
+                "stopping: no new connections or cycles; in-flight requests, a sync's current batch and a digest send may finish"
+            );
+            if let Some(sync) = &state.sync {
+                sync.stop();
+            }
+            let _ = stop_tx.send(true);
+        }
+    };
+    let work = async {
+        tokio::join!(
+            http::server::serve(
+                listener,
+                http::routes_with(state.clone(), config.http.requests),
+                config.http.connections,
+                shutdown::stopped(stop_rx.clone()),
+            ),
+            schedulers::digest_loop(state.clone(), stop_rx.clone()),
+            schedulers::sync_loop(state.clone(), config.sync_interval, stop_rx.clone()),
+        )
+    };
+    let deadline = async {
+        shutdown::stopped(stop_rx.clone()).await;
+        // The server bounds its own wait by the grace; this bounds the
+        // schedulers' last cycle, with a little room for the server's logs.
+        tokio::time::sleep(grace + std::time::Duration::from_secs(1)).await;
+    };
+    let signal_task = tokio::spawn(on_signal);
     tokio::select! {
-        r = server => {
-            r.context("the HTTP server stopped")?;
-            tracing::warn!("the HTTP server stopped");
+        (served, (), ()) = work => {
+            served.context("the HTTP server stopped")?;
+            tracing::info!("mailroom stopped");
         }
-        () = schedulers::digest_loop(state.clone()) => tracing::warn!("the digest scheduler stopped"),
-        () = schedulers::sync_loop(state.clone(), config.sync_interval) => tracing::warn!("the sync scheduler stopped"),
-        r = tokio::signal::ctrl_c() => {
-            r.context("failed to listen for ctrl-c")?;
-            tracing::info!("shutting down");
-        }
+        () = deadline => tracing::warn!(
+            "the grace period is over with work still running; it is cut (a digest claim or mailbox lease expires on its own)"
+        ),
     }
+    signal_task.abort();
     Ok(())
 }

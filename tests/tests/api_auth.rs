@@ -79,6 +79,8 @@ fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/admin/digest/sends", None, true),
         ep(Method::GET, "/api/email/accounts/1/errors", None, true),
         ep(Method::GET, "/api/email/drafts", None, false),
+        // getStatus
+        ep(Method::GET, "/api/admin/status", None, true),
     ]
 }
 
@@ -221,6 +223,9 @@ async fn healthz_and_the_docs_need_no_token() {
     assert_eq!(health["database"], "ok");
     assert_eq!(health["outbox"]["enabled"], true);
     assert_eq!(health["gmail"]["enabled"], false);
+    // getReadiness
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
     let docs = app.http.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     let unknown = app

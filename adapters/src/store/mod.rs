@@ -10,6 +10,7 @@
 mod accounts;
 mod activity;
 mod capture;
+mod diagnose;
 mod digest;
 mod directory;
 mod drafts;
@@ -106,10 +107,16 @@ impl SeaStore {
                 .max_connections(8)
                 .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
         }
-        let db = Database::connect(options).await.map_err(|e| {
-            tracing::warn!(error = %e, "database connection failed");
-            StoreError::Unavailable("could not connect to the database".to_string())
-        })?;
+        let db = match Database::connect(options).await {
+            Ok(db) => db,
+            Err(e) => {
+                let cause = diagnose::connect_failure(url, &e.to_string()).await;
+                tracing::warn!(error = %e, %cause, "database connection failed");
+                return Err(StoreError::Unavailable(format!(
+                    "could not connect to the database: {cause}"
+                )));
+            }
+        };
         Ok(SeaStore { db })
     }
 
@@ -143,6 +150,27 @@ impl SeaStore {
             .await
             .map_err(error::from_db)?;
         Ok(())
+    }
+
+    /// How many migrations this binary knows that the database has not had
+    /// (the readiness check: 0 means migrated).
+    ///
+    /// # Errors
+    /// `Unavailable` when the database does not answer.
+    pub async fn pending_migrations(&self) -> Result<usize, StoreError> {
+        Migrator::get_pending_migrations(&self.db)
+            .await
+            .map(|m| m.len())
+            .map_err(error::from_db)
+    }
+
+    /// The backend's name, `sqlite` or `postgres`, for the admin status.
+    pub fn backend_name(&self) -> &'static str {
+        match self.db.get_database_backend() {
+            sea_orm::DatabaseBackend::Sqlite => "sqlite",
+            sea_orm::DatabaseBackend::Postgres => "postgres",
+            _ => "other",
+        }
     }
 
     /// The underlying connection, for wiring and tests.

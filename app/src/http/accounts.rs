@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::{ApiError, DisplayChain};
+use crate::http::error::{ApiError, DisplayChain, ErrorBody};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::http::views::CaptureErrorList;
@@ -79,8 +79,9 @@ fn entry(a: EmailAccount) -> AccountEntry {
 }
 
 fn address(field: &str, value: &str) -> Result<EmailAddress, ApiError> {
+    // The parser's error quotes the value; the answer names the field only.
     EmailAddress::parse(value)
-        .map_err(|e| ApiError::unprocessable("invalid", format!("{field}: {e}")))
+        .map_err(|_| ApiError::unprocessable("invalid", format!("{field} is not an email address")))
 }
 
 impl From<SyncError> for ApiError {
@@ -88,7 +89,20 @@ impl From<SyncError> for ApiError {
         match e {
             SyncError::NotFound => ApiError::not_found("mailbox not found"),
             SyncError::Disabled => ApiError::conflict("the mailbox is disabled"),
-            SyncError::Busy => ApiError::conflict("the mailbox is being synced right now"),
+            // A second request while a run is under way is refused rather
+            // than joined: the run may belong to another replica (nothing to
+            // join there), and a full backfill can take minutes, longer than
+            // a caller should hold a request open. The caller polls the
+            // mailbox list for the run's outcome instead.
+            SyncError::Busy => ApiError::Conflict(Json(ErrorBody {
+                error: "sync_running".into(),
+                message: "a sync of this mailbox is running; its outcome shows in the mailbox list"
+                    .into(),
+            })),
+            SyncError::Stopped => ApiError::unavailable(
+                "shutting_down",
+                "the service is stopping; try again shortly",
+            ),
             SyncError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "sync failed");
                 ApiError::bad_gateway(

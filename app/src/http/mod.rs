@@ -6,15 +6,16 @@ pub mod auth;
 pub mod digest;
 pub mod directory;
 pub mod drafts;
+pub mod edge;
 pub mod error;
 pub mod health;
 pub mod me;
 pub mod paging;
 pub mod proposals;
+pub mod server;
 pub mod types;
 pub mod views;
 
-use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
@@ -52,8 +53,14 @@ pub fn openapi_json() -> String {
     service().spec()
 }
 
-/// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`.
+/// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`, with
+/// the default request limits.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
+    routes_with(state, edge::RequestLimits::default())
+}
+
+/// [`routes`] with the configured request limits.
+pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoint + 'static {
     let api = service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -63,5 +70,6 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .nest("/", api)
         .data(state)
         .catch_all_error(error::json_error)
-        .with(Tracing)
+        .around(move |ep, req| edge::check_input(ep, req, limits))
+        .around(move |ep, req| edge::log_request(ep, req, limits.slow_request))
 }
