@@ -9,7 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiResult, on};
 use crate::http::types::ApiTimestamp;
 use crate::state::AppState;
 
@@ -129,7 +129,11 @@ fn entry(item: ActivityItem) -> ActivityEntry {
 impl ActivityApi {
     /// Investor-linked, live email, newest first.
     #[allow(clippy::too_many_arguments)]
-    #[oai(path = "/api/email/activity", method = "get")]
+    #[oai(
+        path = "/api/email/activity",
+        method = "get",
+        operation_id = "listEmailActivity"
+    )]
     async fn activity(
         &self,
         state: Data<&AppState>,
@@ -143,13 +147,13 @@ impl ActivityApi {
         /// 1–200, default 50.
         limit: Query<Option<u32>>,
         cursor: Query<Option<String>>,
-    ) -> Result<Json<ActivityResponse>, ApiError> {
+    ) -> ApiResult<Json<ActivityResponse>, { on::ADMIN | on::QUERY }> {
         auth.admin()?;
         let limit = limit.0.unwrap_or(50);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(ApiError::bad_request(format!(
-                "limit must be from 1 to {MAX_LIMIT}"
-            )));
+            return Err(
+                ApiError::bad_request(format!("limit must be from 1 to {MAX_LIMIT}")).into(),
+            );
         }
         let query = ActivityQuery {
             investor_id: investor_id.0.map(InvestorId),
@@ -167,12 +171,16 @@ impl ActivityApi {
     }
 
     /// Investors for the filter dropdown (graveyard and deleted ones hidden).
-    #[oai(path = "/api/email/activity/investors", method = "get")]
+    #[oai(
+        path = "/api/email/activity/investors",
+        method = "get",
+        operation_id = "listActivityInvestors"
+    )]
     async fn investors(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Json<Vec<InvestorOption>>, ApiError> {
+    ) -> ApiResult<Json<Vec<InvestorOption>>, { on::ADMIN }> {
         auth.admin()?;
         let list = state.store.dropdown_investors().await?;
         Ok(Json(

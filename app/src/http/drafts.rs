@@ -8,7 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::{ApiError, DisplayChain};
+use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -49,18 +49,20 @@ impl From<DraftError> for ApiError {
                 ApiError::forbidden("only the mailbox owner or an admin may draft a reply")
             }
             DraftError::NoMailbox => ApiError::unprocessable(
-                "no_mailbox",
+                ErrorCode::NoMailbox,
                 "no live copy of this email is in a captured mailbox",
             ),
             DraftError::NoRecipients => ApiError::unprocessable(
-                "no_recipients",
+                ErrorCode::NoRecipients,
                 "every address on this email is one of ours: nobody to reply to",
             ),
-            DraftError::EmptyBody => ApiError::unprocessable("invalid", "the draft body is empty"),
+            DraftError::EmptyBody => {
+                ApiError::unprocessable(ErrorCode::Invalid, "the draft body is empty")
+            }
             DraftError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "draft creation failed");
                 ApiError::bad_gateway(
-                    "gmail_failed",
+                    ErrorCode::GmailFailed,
                     "Gmail did not create the draft; see the server log",
                 )
             }
@@ -72,17 +74,23 @@ impl From<DraftError> for ApiError {
 #[OpenApi(tag = "Tag::Drafts")]
 impl DraftsApi {
     /// Creates an in-thread Gmail draft replying to a captured email.
-    #[oai(path = "/api/email/drafts", method = "post")]
+    #[oai(
+        path = "/api/email/drafts",
+        method = "post",
+        operation_id = "createDraft"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: Json<DraftBody>,
-    ) -> Result<Json<DraftResponse>, ApiError> {
-        let drafts = state
-            .drafts
-            .as_ref()
-            .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;
+    ) -> ApiResult<
+        Json<DraftResponse>,
+        { on::AUTHED | on::JSON_BODY | on::NOT_FOUND | on::UNPROCESSABLE | on::BAD_GATEWAY },
+    > {
+        let drafts = state.drafts.as_ref().ok_or_else(|| {
+            ApiError::unavailable(ErrorCode::NotConfigured, "Gmail is not configured")
+        })?;
         let req = DraftRequest {
             email_id: EmailId(body.0.email_id),
             body: body.0.body,
