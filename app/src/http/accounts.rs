@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::{ApiError, DisplayChain};
+use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::http::views::CaptureErrorList;
@@ -80,7 +80,7 @@ fn entry(a: EmailAccount) -> AccountEntry {
 
 fn address(field: &str, value: &str) -> Result<EmailAddress, ApiError> {
     EmailAddress::parse(value)
-        .map_err(|e| ApiError::unprocessable("invalid", format!("{field}: {e}")))
+        .map_err(|e| ApiError::unprocessable(ErrorCode::Invalid, format!("{field}: {e}")))
 }
 
 impl From<SyncError> for ApiError {
@@ -88,11 +88,14 @@ impl From<SyncError> for ApiError {
         match e {
             SyncError::NotFound => ApiError::not_found("mailbox not found"),
             SyncError::Disabled => ApiError::conflict("the mailbox is disabled"),
-            SyncError::Busy => ApiError::conflict("the mailbox is being synced right now"),
+            SyncError::Busy => ApiError::conflict_with(
+                ErrorCode::SyncRunning,
+                "the mailbox is being synced right now",
+            ),
             SyncError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "sync failed");
                 ApiError::bad_gateway(
-                    "gmail_failed",
+                    ErrorCode::GmailFailed,
                     "the sync did not complete; see the mailbox's last error",
                 )
             }
@@ -115,12 +118,16 @@ fn sync_result(r: SyncReport) -> SyncResult {
 #[OpenApi(tag = "Tag::Mailboxes")]
 impl AccountsApi {
     /// Every captured mailbox with its sync state.
-    #[oai(path = "/api/email/accounts", method = "get")]
+    #[oai(
+        path = "/api/email/accounts",
+        method = "get",
+        operation_id = "listEmailAccounts"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Json<Vec<AccountEntry>>, ApiError> {
+    ) -> ApiResult<Json<Vec<AccountEntry>>, { on::ADMIN }> {
         auth.admin()?;
         Ok(Json(
             state
@@ -134,13 +141,20 @@ impl AccountsApi {
     }
 
     /// Adds a mailbox to capture.
-    #[oai(path = "/api/email/accounts", method = "post")]
+    #[oai(
+        path = "/api/email/accounts",
+        method = "post",
+        operation_id = "createEmailAccount"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: Json<NewAccount>,
-    ) -> Result<Json<AccountEntry>, ApiError> {
+    ) -> ApiResult<
+        Json<AccountEntry>,
+        { on::ADMIN | on::JSON_BODY | on::NOT_FOUND | on::CONFLICT | on::UNPROCESSABLE },
+    > {
         auth.admin()?;
         let user = address("user_email", &body.0.user_email)?;
         let mailbox = address("email_address", &body.0.email_address)?;
@@ -150,14 +164,18 @@ impl AccountsApi {
     }
 
     /// Enables or disables a mailbox's capture.
-    #[oai(path = "/api/email/accounts/:id", method = "patch")]
+    #[oai(
+        path = "/api/email/accounts/:id",
+        method = "patch",
+        operation_id = "updateEmailAccount"
+    )]
     async fn patch(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
         body: Json<AccountPatch>,
-    ) -> Result<Json<AccountEntry>, ApiError> {
+    ) -> ApiResult<Json<AccountEntry>, { on::ADMIN | on::PATH_ID | on::JSON_BODY }> {
         auth.admin()?;
         Ok(Json(entry(
             state
@@ -168,18 +186,22 @@ impl AccountsApi {
     }
 
     /// Syncs one mailbox now.
-    #[oai(path = "/api/email/accounts/:id/sync", method = "post")]
+    #[oai(
+        path = "/api/email/accounts/:id/sync",
+        method = "post",
+        operation_id = "syncEmailAccount"
+    )]
     async fn sync(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Json<SyncResult>, ApiError> {
+    ) -> ApiResult<Json<SyncResult>, { on::ADMIN | on::PATH_ID | on::CONFLICT | on::BAD_GATEWAY }>
+    {
         auth.admin()?;
-        let sync = state
-            .sync
-            .as_ref()
-            .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;
+        let sync = state.sync.as_ref().ok_or_else(|| {
+            ApiError::unavailable(ErrorCode::NotConfigured, "Gmail is not configured")
+        })?;
         Ok(Json(sync_result(sync.sync_account(AccountId(id.0)).await?)))
     }
 
@@ -196,10 +218,11 @@ impl AccountsApi {
         auth: BearerAuth,
         id: Path<i64>,
         /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<CaptureErrorList>, ApiError> {
+    ) -> ApiResult<Json<CaptureErrorList>, { on::ADMIN | on::PATH_ID | on::QUERY }> {
         auth.admin()?;
         let page = paging::page_request(List::CaptureErrors, limit.0, cursor.0.as_deref())?;
         let errors = state

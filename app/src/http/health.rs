@@ -44,7 +44,7 @@ fn status(f: &Feature) -> FeatureStatus {
 #[OpenApi(tag = "Tag::Health")]
 impl HealthApi {
     /// Liveness, database reachability and the features in use.
-    #[oai(path = "/healthz", method = "get")]
+    #[oai(path = "/healthz", method = "get", operation_id = "getHealth")]
     async fn healthz(&self, state: Data<&AppState>) -> Json<Health> {
         let db_ok = state.store.get_setting("healthz").await.is_ok();
         let f = &state.features;
