@@ -55,3 +55,144 @@ async fn the_served_document_equals_the_committed_one() {
         );
     }
 }
+
+fn document() -> serde_json::Value {
+    serde_json::from_str(&mailroom_app::http::openapi_json()).unwrap()
+}
+
+/// Every operation of the document, as (method, path, operation).
+fn operations(doc: &serde_json::Value) -> Vec<(String, String, serde_json::Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            out.push((method.clone(), path.clone(), op.clone()));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_operation_has_a_unique_camel_case_operation_id() {
+    let doc = document();
+    let mut seen = std::collections::BTreeSet::new();
+    for (method, path, op) in operations(&doc) {
+        let id = op["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+        assert!(
+            id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && id.chars().all(|c| c.is_ascii_alphanumeric()),
+            "{method} {path}: operationId `{id}` is not camelCase"
+        );
+        assert!(
+            seen.insert(id.to_string()),
+            "operationId `{id}` is used twice"
+        );
+    }
+}
+
+#[test]
+fn the_operation_ids_are_the_ones_the_frontend_codes_against() {
+    let doc = document();
+    for (method, path, id) in [
+        ("get", "/healthz", "getHealth"),
+        ("get", "/api/admin/digest/policy", "getDigestPolicy"),
+        ("patch", "/api/admin/digest/policy", "updateDigestPolicy"),
+        (
+            "post",
+            "/api/admin/digest/test-email",
+            "sendTestDigestEmail",
+        ),
+        ("post", "/api/admin/digest/send-now", "sendDigestNow"),
+        ("get", "/api/admin/digest/preview", "previewDigest"),
+        ("put", "/api/admin/directory", "updateDirectory"),
+        ("get", "/api/email/activity", "listEmailActivity"),
+        (
+            "get",
+            "/api/email/activity/investors",
+            "listActivityInvestors",
+        ),
+        ("get", "/api/email/accounts", "listEmailAccounts"),
+        ("post", "/api/email/accounts", "createEmailAccount"),
+        ("patch", "/api/email/accounts/{id}", "updateEmailAccount"),
+        ("post", "/api/email/accounts/{id}/sync", "syncEmailAccount"),
+        ("post", "/api/email/drafts", "createDraft"),
+        ("get", "/api/email/proposals", "listProposals"),
+        (
+            "post",
+            "/api/email/proposals/{id}/approve",
+            "approveProposal",
+        ),
+        ("post", "/api/email/proposals/{id}/reject", "rejectProposal"),
+    ] {
+        assert_eq!(
+            doc["paths"][path][method]["operationId"], id,
+            "{method} {path}"
+        );
+    }
+}
+
+#[test]
+fn every_operation_lists_the_errors_poem_answers_before_the_handler() {
+    let doc = document();
+    for (method, path, op) in operations(&doc) {
+        let responses = op["responses"].as_object().unwrap();
+        let has = |s: &str| responses.contains_key(s);
+        let params = op["parameters"].as_array().cloned().unwrap_or_default();
+        if op.get("security").is_some() {
+            for s in ["401", "403", "500", "503"] {
+                assert!(has(s), "{method} {path} is authed but does not list {s}");
+            }
+        }
+        if op.get("requestBody").is_some() {
+            for s in ["400", "415"] {
+                assert!(has(s), "{method} {path} takes a body but does not list {s}");
+            }
+        }
+        if params.iter().any(|p| p["in"] == "path") {
+            for s in ["400", "404"] {
+                assert!(
+                    has(s),
+                    "{method} {path} has a path id but does not list {s}"
+                );
+            }
+        }
+        assert!(
+            !has("405"),
+            "{method} {path}: 405 answers methods a path lacks, not an operation"
+        );
+        for (status, resp) in responses {
+            assert!(
+                resp["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{method} {path} {status} has no description"
+            );
+            if status.starts_with('4') || status.starts_with('5') {
+                let schema = &resp["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(
+                    schema, "#/components/schemas/ErrorBody",
+                    "{method} {path} {status} is not an ErrorBody"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn error_codes_are_an_enum() {
+    let doc = document();
+    let codes = doc["components"]["schemas"]["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode is a string enum");
+    for code in [
+        "bad_request",
+        "unauthorized",
+        "not_found",
+        "sync_running",
+        "internal",
+    ] {
+        assert!(
+            codes.iter().any(|c| c == code),
+            "{code} is not an ErrorCode"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::{ApiError, DisplayChain, ErrorBody};
+use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::http::views::CaptureErrorList;
@@ -81,7 +81,7 @@ fn entry(a: EmailAccount) -> AccountEntry {
 fn address(field: &str, value: &str) -> Result<EmailAddress, ApiError> {
     // The parser's error quotes the value; the answer names the field only.
     EmailAddress::parse(value)
-        .map_err(|_| ApiError::unprocessable("invalid", format!("{field} is not an email address")))
+        .map_err(|_| ApiError::unprocessable(ErrorCode::Invalid, format!("{field} is not an email address")))
 }
 
 impl From<SyncError> for ApiError {
@@ -94,19 +94,18 @@ impl From<SyncError> for ApiError {
             // join there), and a full backfill can take minutes, longer than
             // a caller should hold a request open. The caller polls the
             // mailbox list for the run's outcome instead.
-            SyncError::Busy => ApiError::Conflict(Json(ErrorBody {
-                error: "sync_running".into(),
-                message: "a sync of this mailbox is running; its outcome shows in the mailbox list"
-                    .into(),
-            })),
+            SyncError::Busy => ApiError::conflict_with(
+                ErrorCode::SyncRunning,
+                "a sync of this mailbox is running; its outcome shows in the mailbox list",
+            ),
             SyncError::Stopped => ApiError::unavailable(
-                "shutting_down",
+                ErrorCode::Unavailable,
                 "the service is stopping; try again shortly",
             ),
             SyncError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "sync failed");
                 ApiError::bad_gateway(
-                    "gmail_failed",
+                    ErrorCode::GmailFailed,
                     "the sync did not complete; see the mailbox's last error",
                 )
             }
@@ -129,12 +128,16 @@ fn sync_result(r: SyncReport) -> SyncResult {
 #[OpenApi(tag = "Tag::Mailboxes")]
 impl AccountsApi {
     /// Every captured mailbox with its sync state.
-    #[oai(path = "/api/email/accounts", method = "get")]
+    #[oai(
+        path = "/api/email/accounts",
+        method = "get",
+        operation_id = "listEmailAccounts"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Json<Vec<AccountEntry>>, ApiError> {
+    ) -> ApiResult<Json<Vec<AccountEntry>>, { on::ADMIN }> {
         auth.admin()?;
         Ok(Json(
             state
@@ -148,13 +151,20 @@ impl AccountsApi {
     }
 
     /// Adds a mailbox to capture.
-    #[oai(path = "/api/email/accounts", method = "post")]
+    #[oai(
+        path = "/api/email/accounts",
+        method = "post",
+        operation_id = "createEmailAccount"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: Json<NewAccount>,
-    ) -> Result<Json<AccountEntry>, ApiError> {
+    ) -> ApiResult<
+        Json<AccountEntry>,
+        { on::ADMIN | on::JSON_BODY | on::NOT_FOUND | on::CONFLICT | on::UNPROCESSABLE },
+    > {
         auth.admin()?;
         let user = address("user_email", &body.0.user_email)?;
         let mailbox = address("email_address", &body.0.email_address)?;
@@ -164,14 +174,18 @@ impl AccountsApi {
     }
 
     /// Enables or disables a mailbox's capture.
-    #[oai(path = "/api/email/accounts/:id", method = "patch")]
+    #[oai(
+        path = "/api/email/accounts/:id",
+        method = "patch",
+        operation_id = "updateEmailAccount"
+    )]
     async fn patch(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
         body: Json<AccountPatch>,
-    ) -> Result<Json<AccountEntry>, ApiError> {
+    ) -> ApiResult<Json<AccountEntry>, { on::ADMIN | on::PATH_ID | on::JSON_BODY }> {
         auth.admin()?;
         Ok(Json(entry(
             state
@@ -182,18 +196,22 @@ impl AccountsApi {
     }
 
     /// Syncs one mailbox now.
-    #[oai(path = "/api/email/accounts/:id/sync", method = "post")]
+    #[oai(
+        path = "/api/email/accounts/:id/sync",
+        method = "post",
+        operation_id = "syncEmailAccount"
+    )]
     async fn sync(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Json<SyncResult>, ApiError> {
+    ) -> ApiResult<Json<SyncResult>, { on::ADMIN | on::PATH_ID | on::CONFLICT | on::BAD_GATEWAY }>
+    {
         auth.admin()?;
-        let sync = state
-            .sync
-            .as_ref()
-            .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;
+        let sync = state.sync.as_ref().ok_or_else(|| {
+            ApiError::unavailable(ErrorCode::NotConfigured, "Gmail is not configured")
+        })?;
         Ok(Json(sync_result(sync.sync_account(AccountId(id.0)).await?)))
     }
 
@@ -210,10 +228,11 @@ impl AccountsApi {
         auth: BearerAuth,
         id: Path<i64>,
         /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<CaptureErrorList>, ApiError> {
+    ) -> ApiResult<Json<CaptureErrorList>, { on::ADMIN | on::PATH_ID | on::QUERY }> {
         auth.admin()?;
         let page = paging::page_request(List::CaptureErrors, limit.0, cursor.0.as_deref())?;
         let errors = state

@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiResult, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::http::views::EmailActivityDetail;
@@ -141,7 +141,11 @@ fn entry(item: ActivityItem) -> ActivityEntry {
 impl ActivityApi {
     /// Investor-linked, live email, newest first.
     #[allow(clippy::too_many_arguments)]
-    #[oai(path = "/api/email/activity", method = "get")]
+    #[oai(
+        path = "/api/email/activity",
+        method = "get",
+        operation_id = "listEmailActivity"
+    )]
     async fn activity(
         &self,
         state: Data<&AppState>,
@@ -159,7 +163,7 @@ impl ActivityApi {
         since: Query<Option<ApiTimestamp>>,
         /// Only email sent before this time (RFC 3339).
         until: Query<Option<ApiTimestamp>>,
-    ) -> Result<Json<ActivityResponse>, ApiError> {
+    ) -> ApiResult<Json<ActivityResponse>, { on::ADMIN | on::QUERY | on::UNPROCESSABLE }> {
         auth.admin()?;
         let (limit, cursor) = decode_cursor(limit.0, cursor.0.as_deref())?;
         if q.0
@@ -167,9 +171,10 @@ impl ActivityApi {
             .is_some_and(|q| q.chars().count() > MAX_Q_CHARS)
         {
             return Err(ApiError::unprocessable(
-                "invalid",
+                ErrorCode::Invalid,
                 format!("q may be at most {MAX_Q_CHARS} characters"),
-            ));
+            )
+            .into());
         }
         let query = ActivityQuery {
             investor_id: investor_id.0.map(InvestorId),
@@ -182,7 +187,7 @@ impl ActivityApi {
             until: until.0.map(|t| t.0),
         };
         if matches!((query.since, query.until), (Some(s), Some(u)) if s >= u) {
-            return Err(ApiError::bad_request("since must be before until"));
+            return Err(ApiError::bad_request("since must be before until").into());
         }
         let page = state.store.query_activity(query).await?;
         Ok(Json(ActivityResponse {
@@ -192,12 +197,16 @@ impl ActivityApi {
     }
 
     /// Investors for the filter dropdown (graveyard and deleted ones hidden).
-    #[oai(path = "/api/email/activity/investors", method = "get")]
+    #[oai(
+        path = "/api/email/activity/investors",
+        method = "get",
+        operation_id = "listActivityInvestors"
+    )]
     async fn investors(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Json<Vec<InvestorOption>>, ApiError> {
+    ) -> ApiResult<Json<Vec<InvestorOption>>, { on::ADMIN }> {
         auth.admin()?;
         let list = state.store.dropdown_investors().await?;
         Ok(Json(
@@ -223,7 +232,7 @@ impl ActivityApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         email_id: Path<i64>,
-    ) -> Result<Json<EmailActivityDetail>, ApiError> {
+    ) -> ApiResult<Json<EmailActivityDetail>, { on::ADMIN | on::PATH_ID }> {
         auth.admin()?;
         let detail = state
             .store

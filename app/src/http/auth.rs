@@ -18,10 +18,8 @@ pub struct BearerAuth(pub User);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<User> {
     let state = req.data::<AppState>().ok_or_else(|| {
-        poem::Error::from(ApiError::unavailable(
-            "internal",
-            "the service is not ready",
-        ))
+        tracing::error!("the app state is missing from the request");
+        poem::Error::from(ApiError::internal_msg())
     })?;
     let claims = verify(&state.jwt, &bearer.token).map_err(|e| {
         poem::Error::from(ApiError::unauthorized(match e {
@@ -36,7 +34,7 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<User> {
         .store
         .user_by_email(&email)
         .await
-        .map_err(|e| poem::Error::from(ApiError::internal(&e)))?
+        .map_err(|e| poem::Error::from(ApiError::from(e)))?
         .ok_or_else(|| {
             poem::Error::from(ApiError::unauthorized("the token names no known user"))
         })?;

@@ -11,7 +11,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::{ApiError, DisplayChain};
+use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::http::views::DigestSendList;
@@ -98,17 +98,19 @@ impl From<DigestError> for ApiError {
     fn from(e: DigestError) -> Self {
         match e {
             DigestError::InvalidPolicy(m) | DigestError::InvalidWindow(m) => {
-                ApiError::unprocessable("invalid", m)
+                ApiError::unprocessable(ErrorCode::Invalid, m)
             }
-            DigestError::NotAnAdmin(n) => ApiError::unprocessable("not_an_admin", n.to_string()),
+            DigestError::NotAnAdmin(n) => {
+                ApiError::unprocessable(ErrorCode::NotAnAdmin, n.to_string())
+            }
             DigestError::NoAdmins => {
-                ApiError::unprocessable("no_admins", "there is no active admin to send to")
+                ApiError::unprocessable(ErrorCode::NoAdmins, "there is no active admin to send to")
             }
             DigestError::SendFailed(cause) => {
                 // R-HARD-4: the cause may hold a credential; it goes to the log only.
                 tracing::error!(kind = cause.kind(), error = %DisplayChain(&cause), "digest send failed");
                 ApiError::bad_gateway(
-                    "send_failed",
+                    ErrorCode::SendFailed,
                     "the email could not be sent; see the server log",
                 )
             }
@@ -120,24 +122,32 @@ impl From<DigestError> for ApiError {
 #[OpenApi(tag = "Tag::Digest")]
 impl DigestApi {
     /// The digest policy.
-    #[oai(path = "/api/admin/digest/policy", method = "get")]
+    #[oai(
+        path = "/api/admin/digest/policy",
+        method = "get",
+        operation_id = "getDigestPolicy"
+    )]
     async fn get_policy(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Json<PolicyResponse>, ApiError> {
+    ) -> ApiResult<Json<PolicyResponse>, { on::ADMIN }> {
         auth.admin()?;
         Ok(policy_response(state.digest.policy().await?))
     }
 
     /// Changes the digest policy; takes effect at the scheduler's next cycle.
-    #[oai(path = "/api/admin/digest/policy", method = "patch")]
+    #[oai(
+        path = "/api/admin/digest/policy",
+        method = "patch",
+        operation_id = "updateDigestPolicy"
+    )]
     async fn patch_policy(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: Json<PolicyPatchBody>,
-    ) -> Result<Json<PolicyResponse>, ApiError> {
+    ) -> ApiResult<Json<PolicyResponse>, { on::ADMIN | on::JSON_BODY | on::UNPROCESSABLE }> {
         auth.admin()?;
         let patch = PolicyPatch {
             enabled: body.0.enabled,
@@ -147,27 +157,35 @@ impl DigestApi {
     }
 
     /// Sends a short test email to active admins (default: the caller).
-    #[oai(path = "/api/admin/digest/test-email", method = "post")]
+    #[oai(
+        path = "/api/admin/digest/test-email",
+        method = "post",
+        operation_id = "sendTestDigestEmail"
+    )]
     async fn test_email(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: Json<TestEmailBody>,
-    ) -> Result<Json<TestEmailResponse>, ApiError> {
+    ) -> ApiResult<
+        Json<TestEmailResponse>,
+        { on::ADMIN | on::JSON_BODY | on::UNPROCESSABLE | on::BAD_GATEWAY },
+    > {
         let caller = auth.admin()?;
         let to = match body.0.to {
             None => vec![caller.email.clone()],
             Some(list) if list.is_empty() => {
                 return Err(ApiError::unprocessable(
-                    "invalid",
+                    ErrorCode::Invalid,
                     "`to` must name at least one admin",
-                ));
+                )
+                .into());
             }
             Some(list) => list
                 .iter()
                 .map(|a| {
                     EmailAddress::parse(a)
-                        .map_err(|e| ApiError::unprocessable("invalid", e.to_string()))
+                        .map_err(|e| ApiError::unprocessable(ErrorCode::Invalid, e.to_string()))
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         };
@@ -181,18 +199,22 @@ impl DigestApi {
 
     /// Builds the last 24 hours' digest and sends it to the admins now,
     /// whatever the policy; the daily schedule is not affected.
-    #[oai(path = "/api/admin/digest/send-now", method = "post")]
+    #[oai(
+        path = "/api/admin/digest/send-now",
+        method = "post",
+        operation_id = "sendDigestNow"
+    )]
     async fn send_now(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> Result<Json<SendNowResponse>, ApiError> {
+    ) -> ApiResult<Json<SendNowResponse>, { on::ADMIN | on::UNPROCESSABLE | on::BAD_GATEWAY }> {
         auth.admin()?;
         let report = state.digest.send_now().await?;
-        let digest = report
-            .digest
-            .clone()
-            .ok_or_else(|| ApiError::unavailable("internal", "the digest was not built"))?;
+        let digest = report.digest.clone().ok_or_else(|| {
+            tracing::error!("send-now reported no digest");
+            ApiError::internal_msg()
+        })?;
         Ok(Json(SendNowResponse {
             sent: true,
             transport: report.transport.as_str().into(),
@@ -207,14 +229,18 @@ impl DigestApi {
 
     /// Builds the digest for a window without sending it
     /// (default: the 24 hours before now).
-    #[oai(path = "/api/admin/digest/preview", method = "get")]
+    #[oai(
+        path = "/api/admin/digest/preview",
+        method = "get",
+        operation_id = "previewDigest"
+    )]
     async fn preview(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         since: Query<Option<ApiTimestamp>>,
         until: Query<Option<ApiTimestamp>>,
-    ) -> Result<Json<DigestPreview>, ApiError> {
+    ) -> ApiResult<Json<DigestPreview>, { on::ADMIN | on::QUERY | on::UNPROCESSABLE }> {
         auth.admin()?;
         let until = until.0.map(|t| t.0).unwrap_or_else(|| state.clock.now());
         let since = since
@@ -246,10 +272,11 @@ impl DigestApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<DigestSendList>, ApiError> {
+    ) -> ApiResult<Json<DigestSendList>, { on::ADMIN | on::QUERY }> {
         auth.admin()?;
         let page = paging::page_request(List::DigestSends, limit.0, cursor.0.as_deref())?;
         Ok(Json(state.store.digest_sends(page).await?.into()))

@@ -7,7 +7,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::AdminAuth;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiResult, ErrorCode, on};
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -98,20 +98,27 @@ impl DirectoryBody {
             })).collect::<Vec<_>>(),
         });
         crate::directory::parse_update_value(value)
-            .map_err(|e| ApiError::unprocessable("invalid", e))
+            .map_err(|e| ApiError::unprocessable(ErrorCode::Invalid, e))
     }
 }
 
 #[OpenApi(tag = "Tag::Directory")]
 impl DirectoryApi {
     /// Upserts users (by email), investors and contacts (by id); idempotent.
-    #[oai(path = "/api/admin/directory", method = "put")]
+    #[oai(
+        path = "/api/admin/directory",
+        method = "put",
+        operation_id = "updateDirectory"
+    )]
     async fn put(
         &self,
         state: Data<&AppState>,
         _admin: AdminAuth,
         body: Json<DirectoryBody>,
-    ) -> Result<Json<DirectoryCountsBody>, ApiError> {
+    ) -> ApiResult<
+        Json<DirectoryCountsBody>,
+        { on::ADMIN | on::JSON_BODY | on::CONFLICT | on::UNPROCESSABLE },
+    > {
         let update = body.0.into_update()?;
         Ok(Json(state.store.upsert_directory(update).await?.into()))
     }

@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::{ApiError, DisplayChain};
+use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::views::DraftList;
 use crate::state::AppState;
@@ -53,18 +53,20 @@ impl From<DraftError> for ApiError {
                 ApiError::forbidden("only the mailbox owner or an admin may draft a reply")
             }
             DraftError::NoMailbox => ApiError::unprocessable(
-                "no_mailbox",
+                ErrorCode::NoMailbox,
                 "no live copy of this email is in a captured mailbox",
             ),
             DraftError::NoRecipients => ApiError::unprocessable(
-                "no_recipients",
+                ErrorCode::NoRecipients,
                 "every address on this email is one of ours: nobody to reply to",
             ),
-            DraftError::EmptyBody => ApiError::unprocessable("invalid", "the draft body is empty"),
+            DraftError::EmptyBody => {
+                ApiError::unprocessable(ErrorCode::Invalid, "the draft body is empty")
+            }
             DraftError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "draft creation failed");
                 ApiError::bad_gateway(
-                    "gmail_failed",
+                    ErrorCode::GmailFailed,
                     "Gmail did not create the draft; see the server log",
                 )
             }
@@ -76,17 +78,23 @@ impl From<DraftError> for ApiError {
 #[OpenApi(tag = "Tag::Drafts")]
 impl DraftsApi {
     /// Creates an in-thread Gmail draft replying to a captured email.
-    #[oai(path = "/api/email/drafts", method = "post")]
+    #[oai(
+        path = "/api/email/drafts",
+        method = "post",
+        operation_id = "createDraft"
+    )]
     async fn create(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         body: Json<DraftBody>,
-    ) -> Result<Json<DraftResponse>, ApiError> {
-        let drafts = state
-            .drafts
-            .as_ref()
-            .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;
+    ) -> ApiResult<
+        Json<DraftResponse>,
+        { on::AUTHED | on::JSON_BODY | on::NOT_FOUND | on::UNPROCESSABLE | on::BAD_GATEWAY },
+    > {
+        let drafts = state.drafts.as_ref().ok_or_else(|| {
+            ApiError::unavailable(ErrorCode::NotConfigured, "Gmail is not configured")
+        })?;
         let req = DraftRequest {
             email_id: EmailId(body.0.email_id),
             body: body.0.body,
@@ -115,10 +123,11 @@ impl DraftsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<DraftList>, ApiError> {
+    ) -> ApiResult<Json<DraftList>, { on::AUTHED | on::QUERY }> {
         let page = paging::page_request(List::Drafts, limit.0, cursor.0.as_deref())?;
         let created_by = (auth.0.role != Role::Admin).then_some(auth.0.id);
         Ok(Json(

@@ -5,7 +5,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiResult, on};
 use crate::http::views::MeResponse;
 
 #[derive(Tags)]
@@ -20,7 +20,7 @@ pub struct MeApi;
 impl MeApi {
     /// The user the token names, with their role; any active user may ask.
     #[oai(path = "/api/me", method = "get", operation_id = "getMe")]
-    async fn get_me(&self, auth: BearerAuth) -> Result<Json<MeResponse>, ApiError> {
+    async fn get_me(&self, auth: BearerAuth) -> ApiResult<Json<MeResponse>, { on::AUTHED }> {
         Ok(Json(MeResponse::from(&auth.0)))
     }
 }

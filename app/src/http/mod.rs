@@ -48,9 +48,81 @@ fn service() -> OpenApiService<Apis, ()> {
     )
 }
 
-/// The OpenAPI document as the service serves it at `/openapi.json`.
+/// The OpenAPI document as the service serves it at `/openapi.json`: what
+/// poem-openapi generates, finished by [`finish_document`].
 pub fn openapi_json() -> String {
-    service().spec()
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&service().spec()).expect("poem-openapi writes valid JSON");
+    finish_document(&mut doc);
+    describe_successes(&mut doc);
+    let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
+    out.push('\n');
+    out
+}
+
+/// poem-openapi leaves a `Json<T>` answer's description empty: say what it
+/// is, from the schema's own description.
+fn describe_successes(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    let schemas = doc["components"]["schemas"].clone();
+    let describe = |schema: &Value| -> String {
+        let named = |r: &Value| {
+            r.as_str().and_then(|r| r.rsplit('/').next()).map(|name| {
+                schemas[name]["description"]
+                    .as_str()
+                    .map(|d| d.trim_end_matches('.').to_string())
+                    .unwrap_or_else(|| name.to_string())
+            })
+        };
+        if let Some(d) = named(&schema["$ref"]) {
+            d
+        } else if let Some(d) = named(&schema["items"]["$ref"]) {
+            format!("A list: {d}")
+        } else {
+            "Success".to_string()
+        }
+    };
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for op in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in op.values_mut() {
+            let Some(responses) = op["responses"].as_object_mut() else {
+                continue;
+            };
+            for (status, resp) in responses.iter_mut() {
+                if status.starts_with('2') && resp["description"].as_str().unwrap_or("").is_empty()
+                {
+                    let d = describe(&resp["content"]["application/json"]["schema"]);
+                    resp["description"] = Value::String(format!("{d}."));
+                }
+            }
+        }
+    }
+}
+
+/// The media type poem-openapi's `Json` payload declares.
+const POEM_JSON: &str = "application/json; charset=utf-8";
+
+/// What poem-openapi cannot say by itself: media types are keyed plain
+/// `application/json` (the body is UTF-8 JSON either way, and generators
+/// match the plain key).
+fn finish_document(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Object(content)) = map.get_mut("content")
+                && let Some(media) = content.remove(POEM_JSON)
+            {
+                content.insert("application/json".into(), media);
+            }
+            for v in map.values_mut() {
+                finish_document(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(finish_document),
+        _ => {}
+    }
 }
 
 /// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`, with
@@ -62,7 +134,12 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
 /// [`routes`] with the configured request limits.
 pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoint + 'static {
     let api = service();
-    let spec = api.spec_endpoint();
+    let document = openapi_json();
+    let spec = poem::endpoint::make_sync(move |_| {
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(document.clone())
+    });
     let docs = api.swagger_ui();
     Route::new()
         .at("/openapi.json", spec)

@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, ApiResult, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::state::AppState;
@@ -117,17 +117,22 @@ impl ProposalsApi {
 #[OpenApi(tag = "Tag::Proposals")]
 impl ProposalsApi {
     /// Proposals on email in the caller's mailboxes (all of them for an admin).
-    #[oai(path = "/api/email/proposals", method = "get")]
+    #[oai(
+        path = "/api/email/proposals",
+        method = "get",
+        operation_id = "listProposals"
+    )]
     async fn list(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         status: Query<Option<String>>,
         /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
-    ) -> Result<Json<ProposalList>, ApiError> {
+    ) -> ApiResult<Json<ProposalList>, { on::AUTHED | on::QUERY }> {
         let status = status.0.as_deref().map(parse_status).transpose()?;
         let page = paging::page_request(List::Proposals, limit.0, cursor.0.as_deref())?;
         let page = state.proposals.page(&auth.0, status, page).await?;
@@ -138,24 +143,32 @@ impl ProposalsApi {
     }
 
     /// Approves: creates the activity exactly once (a repeat answers the same).
-    #[oai(path = "/api/email/proposals/:id/approve", method = "post")]
+    #[oai(
+        path = "/api/email/proposals/:id/approve",
+        method = "post",
+        operation_id = "approveProposal"
+    )]
     async fn approve(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Json<DecisionResponse>, ApiError> {
-        self.decide(state.0, auth, id.0, Decision::Approve).await
+    ) -> ApiResult<Json<DecisionResponse>, { on::AUTHED | on::PATH_ID | on::CONFLICT }> {
+        Ok(self.decide(state.0, auth, id.0, Decision::Approve).await?)
     }
 
     /// Rejects: nothing is recorded on the investor.
-    #[oai(path = "/api/email/proposals/:id/reject", method = "post")]
+    #[oai(
+        path = "/api/email/proposals/:id/reject",
+        method = "post",
+        operation_id = "rejectProposal"
+    )]
     async fn reject(
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
         id: Path<i64>,
-    ) -> Result<Json<DecisionResponse>, ApiError> {
-        self.decide(state.0, auth, id.0, Decision::Reject).await
+    ) -> ApiResult<Json<DecisionResponse>, { on::AUTHED | on::PATH_ID | on::CONFLICT }> {
+        Ok(self.decide(state.0, auth, id.0, Decision::Reject).await?)
     }
 }
