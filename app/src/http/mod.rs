@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod proposals;
 pub mod types;
+pub mod wire;
 
 use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
@@ -37,9 +38,14 @@ fn service() -> OpenApiService<Apis, ()> {
         accounts::AccountsApi,
         directory::DirectoryApi,
     );
-    OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION")).description(
-        "The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.",
-    )
+    OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION"))
+        .description(
+            "The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.",
+        )
+        .server(
+            poem_openapi::ServerObject::new("/")
+                .description("The mailroom service that serves this document"),
+        )
 }
 
 /// The OpenAPI document as the service serves it at `/openapi.json`: what
@@ -49,6 +55,7 @@ pub fn openapi_json() -> String {
         serde_json::from_str(&service().spec()).expect("poem-openapi writes valid JSON");
     finish_document(&mut doc);
     describe_successes(&mut doc);
+    require_nullable(&mut doc);
     let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     out.push('\n');
     out
@@ -90,6 +97,37 @@ fn describe_successes(doc: &mut serde_json::Value) {
                     let d = describe(&resp["content"]["application/json"]["schema"]);
                     resp["description"] = Value::String(format!("{d}."));
                 }
+            }
+        }
+    }
+}
+
+/// A response field that can be empty is always sent, as `null`: a property
+/// marked `#[oai(nullable)]` is therefore also required.
+fn require_nullable(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    for schema in schemas.values_mut() {
+        let Some(props) = schema["properties"].as_object() else {
+            continue;
+        };
+        let nullable: Vec<String> = props
+            .iter()
+            .filter(|(_, p)| p["nullable"] == Value::Bool(true))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if nullable.is_empty() {
+            continue;
+        }
+        if !schema["required"].is_array() {
+            schema["required"] = Value::Array(Vec::new());
+        }
+        let required = schema["required"].as_array_mut().expect("an array");
+        for name in nullable {
+            if !required.iter().any(|r| r == name.as_str()) {
+                required.push(Value::String(name));
             }
         }
     }
