@@ -21,6 +21,33 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// Comma-separated exact origins (`scheme://host[:port]`, as a browser sends
+/// them in `Origin`). Anything else stops the service.
+fn parse_cors_origins(value: &str) -> Result<Vec<String>, ConfigError> {
+    const VAR: &str = "MAILROOM_CORS_ORIGINS";
+    let mut out = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let exact = reqwest::Url::parse(item).ok().filter(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.origin().ascii_serialization() == item
+        });
+        if exact.is_none() {
+            // The value is configuration, not a secret: naming it helps.
+            return Err(bad(
+                VAR,
+                format!(
+                    "`{item}` is not an exact origin (scheme://host[:port], no path or trailing slash)"
+                ),
+            ));
+        }
+        if !out.iter().any(|o| o == item) {
+            out.push(item.to_string());
+        }
+    }
+    Ok(out)
+}
+
 fn bad(var: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         var,
@@ -130,6 +157,9 @@ pub struct Config {
     /// default when neither Gmail nor SMTP is configured).
     pub outbox_dir: Option<PathBuf>,
     pub log_format: LogFormat,
+    /// `MAILROOM_CORS_ORIGINS`: the exact origins a browser app may call the
+    /// API from; empty means no cross-origin access.
+    pub cors_origins: Vec<String>,
     /// Why a feature is off, for the log and `/healthz`.
     pub notes: Vec<String>,
 }
@@ -305,7 +335,13 @@ impl Config {
             Some(_) => return Err(bad("MAILROOM_LOG_FORMAT", "expected plain or json")),
         };
 
+        let cors_origins = match get("MAILROOM_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(v) => parse_cors_origins(&v)?,
+        };
+
         Ok(Self {
+            cors_origins,
             database_url,
             bind,
             jwt_secret,

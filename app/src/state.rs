@@ -34,6 +34,8 @@ pub struct AppState {
     /// `None` when Google is not configured.
     pub sync: Option<Arc<Syncs>>,
     pub features: Arc<Features>,
+    /// Origins allowed to call the API from a browser (`MAILROOM_CORS_ORIGINS`).
+    pub cors_origins: Vec<String>,
 }
 
 /// Whether each optional piece is on, and why not, for the log and `/healthz`.

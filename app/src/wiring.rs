@@ -321,6 +321,7 @@ pub async fn build_with_store(
         drafts,
         sync,
         features: Arc::new(features),
+        cors_origins: config.cors_origins.clone(),
     })
 }
 

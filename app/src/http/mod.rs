@@ -12,7 +12,8 @@ pub mod proposals;
 pub mod types;
 pub mod wire;
 
-use poem::middleware::Tracing;
+use poem::http::Method;
+use poem::middleware::{Cors, Tracing};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
@@ -158,7 +159,27 @@ fn finish_document(value: &mut serde_json::Value) {
 }
 
 /// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`.
+/// CORS for the configured origins only: no credentials (the API takes a
+/// bearer token), preflight answered. With no origin configured there is no
+/// CORS layer at all, so a browser on another origin gets no CORS header.
+fn cors(origins: &[String]) -> Cors {
+    Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers(["authorization", "content-type"])
+        .allow_credentials(false)
+        .max_age(600)
+}
+
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
+    let cors_on = !state.cors_origins.is_empty();
+    let cors_layer = cors(&state.cors_origins);
     let api = service();
     let document = openapi_json();
     let spec = poem::endpoint::make_sync(move |_| {
@@ -173,5 +194,6 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .nest("/", api)
         .data(state)
         .catch_all_error(error::json_error)
+        .with_if(cors_on, cors_layer)
         .with(Tracing)
 }

@@ -49,7 +49,7 @@ fn parse(value: &str) -> ParseResult<ApiTimestamp> {
     value
         .parse::<Timestamp>()
         .map(ApiTimestamp)
-        .map_err(|_| ParseError::custom(format!("not an RFC 3339 timestamp")))
+        .map_err(|_| ParseError::custom("not an RFC 3339 timestamp"))
 }
 
 impl ParseFromJSON for ApiTimestamp {
