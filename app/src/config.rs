@@ -1,4 +1,4 @@
-//! Configuration from the environment (SPEC §7), checked once at start.
+//! Configuration from the environment (docs/requirements.md Configuration), checked once at start.
 //!
 //! A value that is present but wrong stops the service with a message naming
 //! the variable. A missing optional piece (Google, SMTP, Spark) disables its

@@ -1,4 +1,4 @@
-//! Captured mailboxes (SPEC §6 Mailboxes): list with sync state, add, enable
+//! Captured mailboxes (docs/requirements.md HTTP API): list with sync state, add, enable
 //! or disable, and sync one now.
 
 use mailroom_domain::capture::{SyncError, SyncReport};

@@ -1,4 +1,4 @@
-//! The admin's email-activity search (SPEC §6 Email activity): matched-only,
+//! The admin's email-activity search (docs/requirements.md HTTP API): matched-only,
 //! live-only, newest first, keyset-paginated.
 
 use mailroom_ports::records::{ActivityCursor, ActivityItem, ActivityQuery, Direction};

@@ -1,4 +1,4 @@
-//! Digest administration (SPEC §6 Digest): policy, test email, send now, preview.
+//! Digest administration (docs/requirements.md HTTP API): policy, test email, send now, preview.
 
 use jiff::SignedDuration;
 use mailroom_domain::digest::compose::Digest;

@@ -1,4 +1,4 @@
-//! The directory mirror (SPEC §6 Directory): the CRM's users, investors and
+//! The directory mirror (docs/requirements.md HTTP API): the CRM's users, investors and
 //! contacts, upserted idempotently.
 
 use mailroom_ports::records::{DirectoryCounts, DirectoryUpdate};

@@ -1,4 +1,4 @@
-//! Reply drafts (SPEC §6 Drafts, R-DRAFT-1..3): creates a Gmail draft in the
+//! Reply drafts (docs/requirements.md HTTP API, R-DRAFT-1..3): creates a Gmail draft in the
 //! thread for a human to send. Nothing here can send.
 
 use mailroom_domain::drafts::{DraftError, DraftRequest};

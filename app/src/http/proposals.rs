@@ -1,4 +1,4 @@
-//! Propose → approve (SPEC §6 Proposals, R-CAP-7): the mailbox owner or an
+//! Propose → approve (docs/requirements.md HTTP API, R-CAP-7): the mailbox owner or an
 //! admin decides; nothing lands on an investor record before that.
 
 use mailroom_domain::proposals::ProposalError;
