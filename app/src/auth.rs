@@ -15,7 +15,7 @@ use crate::config::JwtSecret;
 pub struct Claims {
     pub sub: String,
     pub exp: i64,
-    /// Optional: SPEC §6 requires only `sub` and `exp`, so tokens the CRM
+    /// Optional: docs/requirements.md HTTP API requires only `sub` and `exp`, so tokens the CRM
     /// signs without it are accepted.
     #[serde(default)]
     pub iat: i64,

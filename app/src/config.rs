@@ -1,4 +1,4 @@
-//! Configuration from the environment (SPEC §7), checked once at start.
+//! Configuration from the environment (docs/requirements.md Configuration), checked once at start.
 //!
 //! A value that is present but wrong stops the service with a message naming
 //! the variable. A missing optional piece (Google, SMTP, Spark) disables its
@@ -22,6 +22,33 @@ use crate::http::server::ConnectionLimits;
 pub struct ConfigError {
     pub var: &'static str,
     pub reason: String,
+}
+
+/// Comma-separated exact origins (`scheme://host[:port]`, as a browser sends
+/// them in `Origin`). Anything else stops the service.
+fn parse_cors_origins(value: &str) -> Result<Vec<String>, ConfigError> {
+    const VAR: &str = "MAILROOM_CORS_ORIGINS";
+    let mut out = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let exact = reqwest::Url::parse(item).ok().filter(|u| {
+            matches!(u.scheme(), "http" | "https")
+                && u.host().is_some()
+                && u.origin().ascii_serialization() == item
+        });
+        if exact.is_none() {
+            // The value is configuration, not a secret: naming it helps.
+            return Err(bad(
+                VAR,
+                format!(
+                    "`{item}` is not an exact origin (scheme://host[:port], no path or trailing slash)"
+                ),
+            ));
+        }
+        if !out.iter().any(|o| o == item) {
+            out.push(item.to_string());
+        }
+    }
+    Ok(out)
 }
 
 fn bad(var: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -135,6 +162,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Connection and request limits, and the stop's grace period.
     pub http: HttpSettings,
+    /// `MAILROOM_CORS_ORIGINS`: the exact origins a browser app may call the
+    /// API from; empty means no cross-origin access.
+    pub cors_origins: Vec<String>,
     /// Why a feature is off, for the log and `/healthz`.
     pub notes: Vec<String>,
 }
@@ -318,8 +348,13 @@ impl Config {
         };
 
         let http = HttpSettings::from_env(&get)?;
+        let cors_origins = match get("MAILROOM_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(v) => parse_cors_origins(&v)?,
+        };
 
         Ok(Self {
+            cors_origins,
             database_url,
             bind,
             jwt_secret,

@@ -36,6 +36,8 @@ pub struct AppState {
     pub features: Arc<Features>,
     /// Readiness and the admin-only status details.
     pub ops: Arc<crate::ops::Ops>,
+    /// Origins allowed to call the API from a browser (`MAILROOM_CORS_ORIGINS`).
+    pub cors_origins: Vec<String>,
 }
 
 /// Whether each optional piece is on, and why not, for the log and `/healthz`.

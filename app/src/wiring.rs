@@ -313,6 +313,7 @@ pub async fn build_with_store(
         sync,
         features: Arc::new(features),
         ops: Arc::new(Ops::new(store_for_ops, config)),
+        cors_origins: config.cors_origins.clone(),
     })
 }
 

@@ -129,7 +129,7 @@ impl CaptureTeam {
                 json!({"user_email": owner, "email_address": owner}),
             )
             .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
         body["id"].as_i64().expect("an account id")
     }
 

@@ -84,7 +84,7 @@ async fn a_reply_draft_is_created_in_the_thread_of_the_callers_mailbox() {
     )
     .await;
 
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let bob_thread = &seeded.thread_bob[0].thread_id;
     assert_eq!(body["thread_id"], bob_thread.as_str());
     assert_eq!(body["to"], json!(["lee@acme.com"]));
@@ -140,14 +140,14 @@ async fn reply_all_copies_the_original_recipients_without_our_own_addresses() {
         json!({"email_id": capital_call, "body": "Noted, thanks.", "reply_all": true}),
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, to_lee) = draft(
         &team,
         ANN,
         json!({"email_id": opener, "body": "Let us discuss.", "reply_all": true}),
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{to_lee}");
+    assert_eq!(status, StatusCode::CREATED, "{to_lee}");
 
     // Reply-To wins over From; the original To and Cc go to Cc, minus
     // Ann and Bob (ours) and the empty group.
@@ -206,7 +206,7 @@ async fn members_draft_only_in_their_own_mailboxes_and_admins_in_any() {
         json!({"email_id": shared, "body": "Bob, please answer.", "account_id": team.bob_box}),
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["thread_id"], seeded.thread_bob[0].thread_id.as_str());
     assert_eq!(
         team.google.drafts(BOB).len(),

@@ -31,7 +31,7 @@ async fn a_bad_policy_patch_is_refused_and_the_policy_is_unchanged() {
     let before = policy(&app, &token).await;
     assert_eq!(
         before,
-        json!({"enabled": false, "send_hour": 18, "source": "default"})
+        json!({"enabled": false, "send_hour": 18, "source": "default", "timezone": "UTC"})
     );
     for (body, expected) in [
         (r#"{"send_hour": 24}"#, StatusCode::UNPROCESSABLE_ENTITY),
@@ -84,7 +84,7 @@ async fn a_good_policy_patch_takes_effect_and_reports_its_source() {
         .unwrap();
     assert_eq!(
         resp,
-        json!({"enabled": true, "send_hour": 7, "source": "db"})
+        json!({"enabled": true, "send_hour": 7, "source": "db", "timezone": "UTC"})
     );
     assert_eq!(policy(&app, &token).await, resp);
 }

@@ -196,3 +196,70 @@ fn error_codes_are_an_enum() {
         );
     }
 }
+
+/// The schema names reachable from `value` through `$ref`s.
+fn reachable(doc: &serde_json::Value, value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(|r| r.as_str()) {
+                let name = r.rsplit('/').next().unwrap().to_string();
+                if !out.contains(&name) {
+                    out.push(name.clone());
+                    reachable(doc, &doc["components"]["schemas"][&name], out);
+                }
+            }
+            map.values().for_each(|v| reachable(doc, v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| reachable(doc, v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn every_response_field_is_always_present_and_nullable_when_it_can_be_null() {
+    let doc = document();
+    let mut names = Vec::new();
+    for (_, _, op) in operations(&doc) {
+        reachable(&doc, &op["responses"], &mut names);
+    }
+    assert!(names.contains(&"ActivityResponse".to_string()));
+    for name in names {
+        let schema = &doc["components"]["schemas"][&name];
+        let Some(props) = schema["properties"].as_object() else {
+            continue;
+        };
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        for prop in props.keys() {
+            assert!(
+                required.iter().any(|r| r == prop.as_str()),
+                "{name}.{prop} is optional: a response field is always sent (mark an Option `#[oai(nullable)]`)"
+            );
+        }
+    }
+    let cursor = &doc["components"]["schemas"]["ActivityResponse"]["properties"]["next_cursor"];
+    assert_eq!(cursor["nullable"], true, "{cursor}");
+}
+
+#[test]
+fn creations_answer_201_and_the_document_names_a_server() {
+    let doc = document();
+    for (method, path) in [
+        ("post", "/api/email/accounts"),
+        ("post", "/api/email/drafts"),
+    ] {
+        let responses = &doc["paths"][path][method]["responses"];
+        assert!(
+            responses.get("201").is_some() && responses.get("200").is_none(),
+            "{path}"
+        );
+    }
+    assert!(doc["servers"].as_array().is_some_and(|s| !s.is_empty()));
+    let limit = doc["paths"]["/api/email/activity"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap()
+        .clone();
+    assert_eq!(limit["schema"]["maximum"], 200.0, "{limit}");
+}

@@ -1,4 +1,4 @@
-//! R-CAP-7 and SPEC §6 Proposals over HTTP, on mail captured through the
+//! R-CAP-7 and docs/requirements.md HTTP API HTTP, on mail captured through the
 //! real sync: one proposal per (email, investor); approving is idempotent
 //! and creates one activity; decisions are final (409); members decide only
 //! on mail in their own mailboxes (403), admins on any.

@@ -1,4 +1,4 @@
-//! `GET /api/admin/digest/preview` through the running app (R-DIG-1, SPEC §6):
+//! `GET /api/admin/digest/preview` through the running app (R-DIG-1, docs/requirements.md HTTP API):
 //! the digest of any window, built and never sent.
 
 mod digest_e2e_common;

@@ -1,4 +1,4 @@
-//! The outbox transport: the digest as .eml files in a folder (SPEC §7).
+//! The outbox transport: the digest as .eml files in a folder (docs/requirements.md Configuration).
 
 use mail_parser::MessageParser;
 use mailroom_adapters::outbox::OutboxTransport;

@@ -1,4 +1,4 @@
-//! SPEC §6 Mailboxes end to end: `GET /api/email/accounts` shows each
+//! docs/requirements.md HTTP API to end: `GET /api/email/accounts` shows each
 //! mailbox's sync state, cursor, live message count and last error, and the
 //! error is a fixed, redacted text (R-HARD-4): no token, assertion or
 //! upstream body reaches the API.

@@ -1,4 +1,4 @@
-//! Captured mailboxes (SPEC §6 Mailboxes): list with sync state, add, enable
+//! Captured mailboxes (docs/requirements.md HTTP API): list with sync state, add, enable
 //! or disable, and sync one now.
 
 use mailroom_domain::capture::{SyncError, SyncReport};
@@ -7,13 +7,14 @@ use mailroom_ports::{AccountId, EmailAddress, StoreError};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
 use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::http::views::CaptureErrorList;
+use crate::http::wire;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -30,21 +31,34 @@ pub struct AccountEntry {
     pub user_email: String,
     pub email_address: String,
     pub enabled: bool,
-    /// `new`, `syncing`, `idle` or `error`.
-    pub sync_state: String,
+    pub sync_state: wire::SyncState,
+    /// Gmail's history id of the last sync; `null` before the first.
+    #[oai(nullable)]
     pub history_id: Option<String>,
-    /// The last sync error, redacted.
+    /// The last sync error, redacted; `null` when the last sync succeeded.
+    #[oai(nullable)]
     pub last_error: Option<String>,
+    #[oai(nullable)]
     pub last_synced_at: Option<ApiTimestamp>,
     pub message_count: u64,
+}
+
+/// A mailbox was added.
+#[derive(Debug, ApiResponse)]
+pub enum AccountCreated {
+    /// The new mailbox, in state `new` until its first sync.
+    #[oai(status = 201)]
+    Created(Json<AccountEntry>),
 }
 
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct NewAccount {
     /// The CRM user who owns the mailbox.
+    #[oai(validator(max_length = 320))]
     pub user_email: String,
     /// The Gmail address to capture.
+    #[oai(validator(max_length = 320))]
     pub email_address: String,
 }
 
@@ -70,7 +84,7 @@ fn entry(a: EmailAccount) -> AccountEntry {
         user_email: a.user_email.to_string(),
         email_address: a.email_address.to_string(),
         enabled: a.enabled,
-        sync_state: a.sync_state.as_str().into(),
+        sync_state: a.sync_state.into(),
         history_id: a.history_id,
         last_error: a.last_error,
         last_synced_at: a.last_synced_at.map(Into::into),
@@ -162,15 +176,15 @@ impl AccountsApi {
         auth: BearerAuth,
         body: Json<NewAccount>,
     ) -> ApiResult<
-        Json<AccountEntry>,
+        AccountCreated,
         { on::ADMIN | on::JSON_BODY | on::NOT_FOUND | on::CONFLICT | on::UNPROCESSABLE },
     > {
         auth.admin()?;
         let user = address("user_email", &body.0.user_email)?;
         let mailbox = address("email_address", &body.0.email_address)?;
-        Ok(Json(entry(
+        Ok(AccountCreated::Created(Json(entry(
             state.store.create_account(&user, &mailbox).await?,
-        )))
+        ))))
     }
 
     /// Enables or disables a mailbox's capture.

@@ -1,4 +1,4 @@
-//! The admin's email-activity search (SPEC §6 Email activity): matched-only,
+//! The admin's email-activity search (docs/requirements.md HTTP API): matched-only,
 //! live-only, newest first, keyset-paginated.
 
 use mailroom_ports::reads::Keyset;
@@ -14,6 +14,7 @@ use crate::http::error::{ApiError, ApiResult, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::http::views::EmailActivityDetail;
+use crate::http::wire;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -41,15 +42,19 @@ pub struct MailboxSummary {
 #[derive(Debug, Object)]
 pub struct ActivityEntry {
     pub email_id: i64,
+    #[oai(nullable)]
     pub subject: Option<String>,
+    #[oai(nullable)]
     pub snippet: Option<String>,
+    #[oai(nullable)]
     pub from_email: Option<String>,
+    #[oai(nullable)]
     pub from_name: Option<String>,
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub sent_at: ApiTimestamp,
-    /// `inbound` or `outbound`, decided at the email level.
-    pub direction: String,
+    /// Decided at the email level.
+    pub direction: wire::Direction,
     pub investors: Vec<InvestorSummary>,
     pub mailboxes: Vec<MailboxSummary>,
 }
@@ -57,7 +62,8 @@ pub struct ActivityEntry {
 #[derive(Debug, Object)]
 pub struct ActivityResponse {
     pub items: Vec<ActivityEntry>,
-    /// Pass as `cursor` for the next page; absent on the last page.
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -115,7 +121,7 @@ fn entry(item: ActivityItem) -> ActivityEntry {
         to: item.to.iter().map(|a| a.to_string()).collect(),
         cc: item.cc.iter().map(|a| a.to_string()).collect(),
         sent_at: item.sent_at.into(),
-        direction: item.direction.as_str().into(),
+        direction: item.direction.into(),
         investors: item
             .investors
             .into_iter()
@@ -152,11 +158,12 @@ impl ActivityApi {
         auth: BearerAuth,
         investor_id: Query<Option<i64>>,
         account_id: Query<Option<i64>>,
-        /// `inbound` or `outbound`.
-        direction: Query<Option<String>>,
+        direction: Query<Option<wire::Direction>>,
         /// Free text over subject, snippet and sender.
+        #[oai(validator(max_length = 256))]
         q: Query<Option<String>>,
         /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         cursor: Query<Option<String>>,
         /// Only email sent at or after this time (RFC 3339).
@@ -179,7 +186,7 @@ impl ActivityApi {
         let query = ActivityQuery {
             investor_id: investor_id.0.map(InvestorId),
             account_id: account_id.0.map(AccountId),
-            direction: direction.0.as_deref().map(parse_direction).transpose()?,
+            direction: direction.0.map(Into::into),
             q: q.0.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
             limit,
             cursor,

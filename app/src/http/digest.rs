@@ -1,4 +1,4 @@
-//! Digest administration (SPEC §6 Digest): policy, test email, send now, preview.
+//! Digest administration (docs/requirements.md HTTP API): policy, test email, send now, preview.
 
 use jiff::SignedDuration;
 use mailroom_domain::digest::compose::Digest;
@@ -13,8 +13,9 @@ use poem_openapi::{Object, OpenApi, Tags};
 use crate::http::auth::BearerAuth;
 use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
-use crate::http::types::ApiTimestamp;
+use crate::http::types::{ApiTimestamp, HourOfDay};
 use crate::http::views::DigestSendList;
+use crate::http::wire;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -27,12 +28,26 @@ pub struct DigestApi;
 
 /// The digest policy and where it came from.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct PolicyResponse {
     pub enabled: bool,
-    /// Local hour (0–23, `CRM_TIMEZONE`) at or after which the digest is sent.
+    /// Local hour (0–23, in `timezone`) at or after which the digest is sent.
+    #[oai(validator(minimum(value = "0"), maximum(value = "23")))]
     pub send_hour: u8,
-    /// `db`, `env` or `default`.
-    pub source: String,
+    pub source: wire::PolicySource,
+    /// The fund's IANA time zone (`CRM_TIMEZONE`), in which `send_hour` is read.
+    pub timezone: String,
+}
+
+impl poem_openapi::types::Example for PolicyResponse {
+    fn example() -> Self {
+        Self {
+            enabled: true,
+            send_hour: 7,
+            source: wire::PolicySource::Db,
+            timezone: "Europe/Paris".into(),
+        }
+    }
 }
 
 /// Fields to change; absent fields keep their value.
@@ -40,28 +55,29 @@ pub struct PolicyResponse {
 #[oai(deny_unknown_fields)]
 pub struct PolicyPatchBody {
     pub enabled: Option<bool>,
-    pub send_hour: Option<i64>,
+    /// 0–23; a value out of range is refused with 422.
+    pub send_hour: Option<HourOfDay>,
 }
 
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct TestEmailBody {
     /// Recipients; each must be an active admin. Default: the caller.
+    #[oai(validator(max_items = 100))]
     pub to: Option<Vec<String>>,
 }
 
 #[derive(Debug, Object)]
 pub struct TestEmailResponse {
     pub sent: bool,
-    /// `gmail`, `smtp` or `outbox`.
-    pub transport: String,
+    pub transport: wire::Transport,
     pub recipients: Vec<String>,
 }
 
 #[derive(Debug, Object)]
 pub struct SendNowResponse {
     pub sent: bool,
-    pub transport: String,
+    pub transport: wire::Transport,
     pub recipients: Vec<String>,
     pub subject: String,
     pub has_activity: bool,
@@ -82,11 +98,12 @@ pub struct DigestPreview {
     pub investor_count: u32,
 }
 
-fn policy_response(view: PolicyView) -> Json<PolicyResponse> {
+fn policy_response(state: &AppState, view: PolicyView) -> Json<PolicyResponse> {
     Json(PolicyResponse {
         enabled: view.policy.enabled,
         send_hour: view.policy.send_hour.get(),
-        source: view.source.as_str().to_string(),
+        source: view.source.into(),
+        timezone: state.timezone.iana_name().unwrap_or("UTC").to_string(),
     })
 }
 
@@ -133,7 +150,7 @@ impl DigestApi {
         auth: BearerAuth,
     ) -> ApiResult<Json<PolicyResponse>, { on::ADMIN }> {
         auth.admin()?;
-        Ok(policy_response(state.digest.policy().await?))
+        Ok(policy_response(&state, state.digest.policy().await?))
     }
 
     /// Changes the digest policy; takes effect at the scheduler's next cycle.
@@ -151,9 +168,12 @@ impl DigestApi {
         auth.admin()?;
         let patch = PolicyPatch {
             enabled: body.0.enabled,
-            send_hour: body.0.send_hour,
+            send_hour: body.0.send_hour.map(|h| h.0),
         };
-        Ok(policy_response(state.digest.update_policy(patch).await?))
+        Ok(policy_response(
+            &state,
+            state.digest.update_policy(patch).await?,
+        ))
     }
 
     /// Sends a short test email to active admins (default: the caller).
@@ -192,7 +212,7 @@ impl DigestApi {
         let report = state.digest.send_test(&to).await?;
         Ok(Json(TestEmailResponse {
             sent: true,
-            transport: report.transport.as_str().into(),
+            transport: report.transport.into(),
             recipients: recipients(&report),
         }))
     }
@@ -217,7 +237,7 @@ impl DigestApi {
         })?;
         Ok(Json(SendNowResponse {
             sent: true,
-            transport: report.transport.as_str().into(),
+            transport: report.transport.into(),
             recipients: recipients(&report),
             subject: digest.subject,
             has_activity: digest.has_activity,

@@ -1,4 +1,4 @@
-//! The directory mirror (SPEC §6 Directory): the CRM's users, investors and
+//! The directory mirror (docs/requirements.md HTTP API): the CRM's users, investors and
 //! contacts, upserted idempotently.
 
 use mailroom_ports::records::{DirectoryCounts, DirectoryUpdate};
@@ -8,6 +8,7 @@ use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::AdminAuth;
 use crate::http::error::{ApiError, ApiResult, ErrorCode, on};
+use crate::http::wire;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -21,10 +22,11 @@ pub struct DirectoryApi;
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct DirectoryUserBody {
+    #[oai(validator(max_length = 320))]
     pub email: String,
+    #[oai(validator(max_length = 512))]
     pub display_name: String,
-    /// `admin` or `member`.
-    pub role: String,
+    pub role: wire::Role,
     pub is_active: bool,
 }
 
@@ -32,12 +34,13 @@ pub struct DirectoryUserBody {
 #[oai(deny_unknown_fields)]
 pub struct DirectoryInvestorBody {
     pub id: i64,
+    #[oai(validator(max_length = 512))]
     pub name: String,
     #[oai(default)]
     pub graveyard: bool,
     #[oai(default)]
     pub deleted: bool,
-    #[oai(default)]
+    #[oai(default, validator(max_items = 1000))]
     pub domains: Vec<String>,
 }
 
@@ -46,8 +49,9 @@ pub struct DirectoryInvestorBody {
 pub struct DirectoryContactBody {
     pub id: i64,
     pub investor_id: i64,
+    #[oai(validator(max_length = 512))]
     pub name: String,
-    #[oai(default)]
+    #[oai(default, validator(max_items = 1000))]
     pub emails: Vec<String>,
     #[oai(default)]
     pub deleted: bool,
@@ -56,11 +60,11 @@ pub struct DirectoryContactBody {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct DirectoryBody {
-    #[oai(default)]
+    #[oai(default, validator(max_items = 10000))]
     pub users: Vec<DirectoryUserBody>,
-    #[oai(default)]
+    #[oai(default, validator(max_items = 100000))]
     pub investors: Vec<DirectoryInvestorBody>,
-    #[oai(default)]
+    #[oai(default, validator(max_items = 100000))]
     pub contacts: Vec<DirectoryContactBody>,
 }
 
@@ -88,7 +92,7 @@ impl DirectoryBody {
     fn into_update(self) -> Result<DirectoryUpdate, ApiError> {
         let value = serde_json::json!({
             "users": self.users.into_iter().map(|u| serde_json::json!({
-                "email": u.email, "display_name": u.display_name, "role": u.role, "is_active": u.is_active,
+                "email": u.email, "display_name": u.display_name, "role": mailroom_ports::records::Role::from(u.role).as_str(), "is_active": u.is_active,
             })).collect::<Vec<_>>(),
             "investors": self.investors.into_iter().map(|i| serde_json::json!({
                 "id": i.id, "name": i.name, "graveyard": i.graveyard, "deleted": i.deleted, "domains": i.domains,

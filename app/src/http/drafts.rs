@@ -1,4 +1,4 @@
-//! Reply drafts (SPEC §6 Drafts, R-DRAFT-1..3): creates a Gmail draft in the
+//! Reply drafts (docs/requirements.md HTTP API, R-DRAFT-1..3): creates a Gmail draft in the
 //! thread for a human to send. Nothing here can send.
 
 use mailroom_domain::drafts::{DraftError, DraftRequest};
@@ -7,7 +7,7 @@ use mailroom_ports::{AccountId, EmailId};
 use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
 use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
@@ -34,6 +34,14 @@ pub struct DraftBody {
     pub reply_all: bool,
     /// The mailbox to draft in (default: the caller's copy of the email).
     pub account_id: Option<i64>,
+}
+
+/// A draft was created.
+#[derive(Debug, ApiResponse)]
+pub enum DraftCreated {
+    /// The Gmail draft, in the email's thread, for a human to send.
+    #[oai(status = 201)]
+    Created(Json<DraftResponse>),
 }
 
 #[derive(Debug, Object)]
@@ -89,7 +97,7 @@ impl DraftsApi {
         auth: BearerAuth,
         body: Json<DraftBody>,
     ) -> ApiResult<
-        Json<DraftResponse>,
+        DraftCreated,
         { on::AUTHED | on::JSON_BODY | on::NOT_FOUND | on::UNPROCESSABLE | on::BAD_GATEWAY },
     > {
         let drafts = state.drafts.as_ref().ok_or_else(|| {
@@ -102,13 +110,13 @@ impl DraftsApi {
             account_id: body.0.account_id.map(AccountId),
         };
         let d = drafts.create(&auth.0, req).await?;
-        Ok(Json(DraftResponse {
+        Ok(DraftCreated::Created(Json(DraftResponse {
             gmail_draft_id: d.gmail_draft_id,
             thread_id: d.thread_id,
             to: d.to.iter().map(|a| a.to_string()).collect(),
             cc: d.cc.iter().map(|a| a.to_string()).collect(),
             subject: d.subject,
-        }))
+        })))
     }
 
     /// The reply drafts mailroom created, newest first: who, which email,

@@ -16,6 +16,10 @@ pub mod server;
 pub mod types;
 pub mod views;
 
+pub mod wire;
+
+use poem::http::Method;
+use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
@@ -43,9 +47,14 @@ fn service() -> OpenApiService<Apis, ()> {
         directory::DirectoryApi,
         me::MeApi,
     );
-    OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION")).description(
-        "The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.",
-    )
+    OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION"))
+        .description(
+            "The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.",
+        )
+        .server(
+            poem_openapi::ServerObject::new("/")
+                .description("The mailroom service that serves this document"),
+        )
 }
 
 /// The OpenAPI document as the service serves it at `/openapi.json`: what
@@ -55,6 +64,7 @@ pub fn openapi_json() -> String {
         serde_json::from_str(&service().spec()).expect("poem-openapi writes valid JSON");
     finish_document(&mut doc);
     describe_successes(&mut doc);
+    require_nullable(&mut doc);
     let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     out.push('\n');
     out
@@ -101,6 +111,37 @@ fn describe_successes(doc: &mut serde_json::Value) {
     }
 }
 
+/// A response field that can be empty is always sent, as `null`: a property
+/// marked `#[oai(nullable)]` is therefore also required.
+fn require_nullable(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    for schema in schemas.values_mut() {
+        let Some(props) = schema["properties"].as_object() else {
+            continue;
+        };
+        let nullable: Vec<String> = props
+            .iter()
+            .filter(|(_, p)| p["nullable"] == Value::Bool(true))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if nullable.is_empty() {
+            continue;
+        }
+        if !schema["required"].is_array() {
+            schema["required"] = Value::Array(Vec::new());
+        }
+        let required = schema["required"].as_array_mut().expect("an array");
+        for name in nullable {
+            if !required.iter().any(|r| r == name.as_str()) {
+                required.push(Value::String(name));
+            }
+        }
+    }
+}
+
 /// The media type poem-openapi's `Json` payload declares.
 const POEM_JSON: &str = "application/json; charset=utf-8";
 
@@ -125,6 +166,25 @@ fn finish_document(value: &mut serde_json::Value) {
     }
 }
 
+/// CORS for the configured origins only: no credentials (the API takes a
+/// bearer token), preflight answered. With no origin configured there is no
+/// CORS layer at all, so a browser on another origin gets no CORS header.
+fn cors(origins: &[String]) -> Cors {
+    Cors::new()
+        .allow_origins(origins.iter().map(String::as_str))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers(["authorization", "content-type"])
+        .allow_credentials(false)
+        .max_age(600)
+}
+
+
 /// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`, with
 /// the default request limits.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
@@ -133,6 +193,8 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
 
 /// [`routes`] with the configured request limits.
 pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoint + 'static {
+    let cors_on = !state.cors_origins.is_empty();
+    let cors_layer = cors(&state.cors_origins);
     let api = service();
     let document = openapi_json();
     let spec = poem::endpoint::make_sync(move |_| {
@@ -149,4 +211,5 @@ pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoin
         .catch_all_error(error::json_error)
         .around(move |ep, req| edge::check_input(ep, req, limits))
         .around(move |ep, req| edge::log_request(ep, req, limits.slow_request))
+        .with_if(cors_on, cors_layer)
 }

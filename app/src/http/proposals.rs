@@ -1,9 +1,9 @@
-//! Propose → approve (SPEC §6 Proposals, R-CAP-7): the mailbox owner or an
+//! Propose → approve (docs/requirements.md HTTP API, R-CAP-7): the mailbox owner or an
 //! admin decides; nothing lands on an investor record before that.
 
 use mailroom_domain::proposals::ProposalError;
 use mailroom_ports::ProposalId;
-use mailroom_ports::records::{Decision, Proposal, ProposalStatus};
+use mailroom_ports::records::{Decision, Proposal};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
@@ -13,6 +13,7 @@ use crate::http::auth::BearerAuth;
 use crate::http::error::{ApiError, ApiResult, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
+use crate::http::wire;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -28,14 +29,19 @@ pub struct ProposalEntry {
     pub id: i64,
     pub email_id: i64,
     pub investor_id: i64,
+    #[oai(nullable)]
     pub investor_name: Option<String>,
+    #[oai(nullable)]
     pub contact_id: Option<i64>,
+    #[oai(nullable)]
     pub subject: Option<String>,
+    #[oai(nullable)]
     pub from_email: Option<String>,
     pub sent_at: ApiTimestamp,
-    pub direction: String,
-    /// `pending`, `approved` or `rejected`.
-    pub status: String,
+    pub direction: wire::Direction,
+    pub status: wire::ProposalStatus,
+    /// The activity an approval created; `null` until approved.
+    #[oai(nullable)]
     pub activity_id: Option<i64>,
 }
 
@@ -49,8 +55,10 @@ pub struct ProposalList {
 #[derive(Debug, Object)]
 pub struct DecisionResponse {
     pub id: i64,
-    pub status: String,
-    /// The activity an approval created (the same one on a repeat).
+    pub status: wire::ProposalStatus,
+    /// The activity an approval created (the same one on a repeat); `null`
+    /// for a rejection.
+    #[oai(nullable)]
     pub activity_id: Option<i64>,
 }
 
@@ -64,20 +72,9 @@ fn entry(p: Proposal) -> ProposalEntry {
         subject: p.subject,
         from_email: p.from_email.map(|a| a.to_string()),
         sent_at: p.sent_at.into(),
-        direction: p.direction.as_str().into(),
-        status: p.status.as_str().into(),
+        direction: p.direction.into(),
+        status: p.status.into(),
         activity_id: p.activity_id.map(|a| a.0),
-    }
-}
-
-fn parse_status(s: &str) -> Result<ProposalStatus, ApiError> {
-    match s {
-        "pending" => Ok(ProposalStatus::Pending),
-        "approved" => Ok(ProposalStatus::Approved),
-        "rejected" => Ok(ProposalStatus::Rejected),
-        _ => Err(ApiError::bad_request(
-            "status must be pending, approved or rejected",
-        )),
     }
 }
 
@@ -108,7 +105,7 @@ impl ProposalsApi {
             .await?;
         Ok(Json(DecisionResponse {
             id: p.id.0,
-            status: p.status.as_str().into(),
+            status: p.status.into(),
             activity_id: p.activity_id.map(|a| a.0),
         }))
     }
@@ -126,14 +123,14 @@ impl ProposalsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-        status: Query<Option<String>>,
+        status: Query<Option<wire::ProposalStatus>>,
         /// 1–200, default 50.
         #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
         limit: Query<Option<u32>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
     ) -> ApiResult<Json<ProposalList>, { on::AUTHED | on::QUERY }> {
-        let status = status.0.as_deref().map(parse_status).transpose()?;
+        let status = status.0.map(Into::into);
         let page = paging::page_request(List::Proposals, limit.0, cursor.0.as_deref())?;
         let page = state.proposals.page(&auth.0, status, page).await?;
         Ok(Json(ProposalList {

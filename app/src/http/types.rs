@@ -49,7 +49,7 @@ fn parse(value: &str) -> ParseResult<ApiTimestamp> {
     value
         .parse::<Timestamp>()
         .map(ApiTimestamp)
-        .map_err(|_| ParseError::custom(format!("`{value}` is not an RFC 3339 timestamp")))
+        .map_err(|_| ParseError::custom("not an RFC 3339 timestamp"))
 }
 
 impl ParseFromJSON for ApiTimestamp {
@@ -70,5 +70,53 @@ impl ParseFromParameter for ApiTimestamp {
 impl ToJSON for ApiTimestamp {
     fn to_json(&self) -> Option<Value> {
         Some(Value::String(self.0.to_string()))
+    }
+}
+
+/// An hour of the day on the wire: an integer the schema bounds to 0–23.
+/// Any integer parses, so a value out of range reaches the domain and is
+/// refused there with 422 (a wrong type is a 400).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourOfDay(pub i64);
+
+impl Type for HourOfDay {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = Self;
+    type RawElementValueType = Self;
+
+    fn name() -> Cow<'static, str> {
+        "integer_hour".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            minimum: Some(0.0),
+            maximum: Some(23.0),
+            ..MetaSchema::new_with_format("integer", "int64")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(self)
+    }
+
+    fn raw_element_iter<'a>(
+        &'a self,
+    ) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(self.as_raw_value().into_iter())
+    }
+}
+
+impl ParseFromJSON for HourOfDay {
+    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
+        i64::parse_from_json(value)
+            .map(HourOfDay)
+            .map_err(ParseError::propagate)
+    }
+}
+
+impl ToJSON for HourOfDay {
+    fn to_json(&self) -> Option<Value> {
+        Some(Value::from(self.0))
     }
 }

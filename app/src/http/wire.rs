@@ -1,0 +1,66 @@
+//! The closed sets of the API as string enums on the wire, each the mirror of
+//! a domain or port type (same variants, snake_case names).
+
+use mailroom_domain::digest::policy::PolicySource as DomainPolicySource;
+use mailroom_ports::records::{
+    Direction as PortDirection, ProposalStatus as PortProposalStatus, Role as PortRole,
+    SyncState as PortSyncState,
+};
+use mailroom_ports::transport::TransportKind as PortTransport;
+
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident <=> $src:ident { $($(#[$vmeta:meta])* $v:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+        #[oai(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$vmeta])* $v),+
+        }
+
+        impl From<$src> for $name {
+            fn from(x: $src) -> Self {
+                match x {
+                    $($src::$v => Self::$v),+
+                }
+            }
+        }
+
+        impl From<$name> for $src {
+            fn from(x: $name) -> Self {
+                match x {
+                    $($name::$v => Self::$v),+
+                }
+            }
+        }
+    };
+}
+
+wire_enum! {
+    /// Whether an email came to the fund or went out from it.
+    Direction <=> PortDirection { Inbound, Outbound }
+}
+
+wire_enum! {
+    /// Where a proposal stands.
+    ProposalStatus <=> PortProposalStatus { Pending, Approved, Rejected }
+}
+
+wire_enum! {
+    /// A CRM user's role.
+    Role <=> PortRole { Admin, Member }
+}
+
+wire_enum! {
+    /// A mailbox's sync state.
+    SyncState <=> PortSyncState { New, Syncing, Idle, Error }
+}
+
+wire_enum! {
+    /// Where the digest policy in force came from.
+    PolicySource <=> DomainPolicySource { Db, Env, Default }
+}
+
+wire_enum! {
+    /// How an email was sent.
+    Transport <=> PortTransport { Gmail, Smtp, Outbox }
+}
