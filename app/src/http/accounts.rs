@@ -113,7 +113,7 @@ impl From<SyncError> for ApiError {
                 "a sync of this mailbox is running; its outcome shows in the mailbox list",
             ),
             SyncError::Stopped => ApiError::unavailable(
-                ErrorCode::Unavailable,
+                ErrorCode::ShuttingDown,
                 "the service is stopping; try again shortly",
             ),
             SyncError::Gmail(cause) => {

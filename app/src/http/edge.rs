@@ -15,7 +15,7 @@ use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use poem_openapi::payload::Json;
 use tracing::Instrument;
 
-use crate::http::error::ErrorBody;
+use crate::http::error::{ErrorBody, ErrorCode};
 
 /// The request-level limits (`MAILROOM_MAX_BODY_BYTES`,
 /// `MAILROOM_MAX_DIRECTORY_BYTES`, `MAILROOM_BODY_TIMEOUT_S`,
@@ -50,9 +50,9 @@ impl Default for RequestLimits {
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// A fixed-text JSON error, for refusals made before any handler runs.
-pub fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn refusal(status: StatusCode, code: ErrorCode, message: &str) -> Response {
     let mut resp = Json(ErrorBody {
-        error: code.into(),
+        error: code,
         message: message.into(),
     })
     .into_response();
@@ -135,7 +135,7 @@ pub async fn check_input<E: Endpoint>(
         Err(_) => {
             return Ok(refusal(
                 StatusCode::REQUEST_TIMEOUT,
-                "request_timeout",
+                ErrorCode::RequestTimeout,
                 "the request body did not arrive in time",
             ));
         }
@@ -144,7 +144,7 @@ pub async fn check_input<E: Endpoint>(
             tracing::debug!(error = %e, "failed to read the request body");
             return Ok(refusal(
                 StatusCode::BAD_REQUEST,
-                "bad_request",
+                ErrorCode::BadRequest,
                 "the request body could not be read",
             ));
         }
@@ -160,7 +160,7 @@ pub async fn check_input<E: Endpoint>(
 fn too_large(limit: usize) -> Response {
     refusal(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        ErrorCode::PayloadTooLarge,
         &format!("the request body is larger than this operation accepts ({limit} bytes)"),
     )
 }
@@ -168,7 +168,7 @@ fn too_large(limit: usize) -> Response {
 fn nul_refused() -> Response {
     refusal(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "unprocessable",
+        ErrorCode::Unprocessable,
         "text must not contain NUL characters",
     )
 }
@@ -186,7 +186,7 @@ fn check_query(req: &Request, max_chars: usize) -> Option<Response> {
         if decoded.chars().count() > max_chars {
             return Some(refusal(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "unprocessable",
+                ErrorCode::Unprocessable,
                 &format!("a query parameter is longer than {max_chars} characters"),
             ));
         }

@@ -61,6 +61,10 @@ pub enum ErrorCode {
     Conflict,
     /// A sync of this mailbox is already running.
     SyncRunning,
+    /// The request body did not arrive in time.
+    RequestTimeout,
+    /// The service is stopping.
+    ShuttingDown,
     /// Well-formed but refused.
     Unprocessable,
     /// A value is out of range or malformed (e.g. a bad email address).
@@ -222,10 +226,6 @@ impl ApiError {
     }
 }
 
-fn bad_request(err: poem::Error) -> ApiError {
-    ApiError::bad_request(parse_error_text(&err))
-}
-
 /// A fixed text for a request poem could not parse. poem's own texts quote
 /// the offending value, which must never come back to the client; the
 /// parameter's name comes from our schema, so it may.
@@ -248,6 +248,9 @@ pub fn parse_error_text(err: &poem::Error) -> String {
             .canonical_reason()
             .unwrap_or("the request could not be parsed")
             .to_lowercase()
+    }
+}
+
 /// Sets of HTTP statuses an operation can answer, as bits for [`Errors<S>`].
 pub mod on {
     pub const BAD_REQUEST: u32 = 1 << 0;
