@@ -12,6 +12,16 @@ use mailroom_ports::{EmailId, InvestorId, UserId};
 use crate::direction::OwnMailboxes;
 use crate::gating::LiveRows;
 
+/// The by-investor section lists this many investors, most emails first;
+/// the rest are one line ("and N more investors (M emails)").
+pub const TOP_INVESTORS: usize = 50;
+
+/// Email lines listed under one investor; more are counted, not listed.
+pub const EMAILS_PER_INVESTOR: usize = 10;
+
+/// A teammate's narrated paragraph is cut to this many characters.
+pub const PARAGRAPH_CHARS: usize = 1_200;
+
 /// The note an empty window carries instead of the two sections.
 pub const NO_ACTIVITY_NOTE: &str = "No investor email activity in this window.";
 
@@ -20,6 +30,8 @@ pub const NO_ACTIVITY_NOTE: &str = "No investor email activity in this window.";
 pub struct Digest {
     pub subject: String,
     pub body: String,
+    /// The same digest as an HTML document, sent as the alternative part.
+    pub html: String,
     pub has_activity: bool,
     /// Users with at least one investor email in the window.
     pub user_count: u32,
@@ -194,6 +206,7 @@ pub fn compose(input: &DigestInput<'_>, narratives: &BTreeMap<UserId, String>) -
     if !has_activity {
         let _ = writeln!(body, "{NO_ACTIVITY_NOTE}");
         return Digest {
+            html: html_of(&subject, &body),
             subject,
             body,
             has_activity,
@@ -216,12 +229,13 @@ pub fn compose(input: &DigestInput<'_>, narratives: &BTreeMap<UserId, String>) -
         let _ = writeln!(body, "{}", user.summary_line());
         let paragraph = narratives.get(&user.user_id).map(|p| p.trim());
         if let Some(paragraph) = paragraph.filter(|p| user.has_activity() && !p.is_empty()) {
-            let _ = writeln!(body, "{paragraph}");
+            let _ = writeln!(body, "{}", bounded(paragraph, PARAGRAPH_CHARS));
         }
     }
 
     body.push_str("\nBY INVESTOR\n");
-    for investor in investor_sections(input.rows, input.own) {
+    let sections = investor_sections(input.rows, input.own);
+    for investor in sections.iter().take(TOP_INVESTORS) {
         body.push('\n');
         let inbound = investor
             .emails
@@ -236,7 +250,7 @@ pub fn compose(input: &DigestInput<'_>, narratives: &BTreeMap<UserId, String>) -
             inbound,
             investor.emails.len() - inbound,
         );
-        for email in &investor.emails {
+        for email in investor.emails.iter().take(EMAILS_PER_INVESTOR) {
             let _ = writeln!(
                 body,
                 "  - {}  {:<8}  {}  {}",
@@ -246,9 +260,36 @@ pub fn compose(input: &DigestInput<'_>, narratives: &BTreeMap<UserId, String>) -
                 email.subject,
             );
         }
+        if investor.emails.len() > EMAILS_PER_INVESTOR {
+            let more = investor.emails.len() - EMAILS_PER_INVESTOR;
+            let _ = writeln!(
+                body,
+                "  - and {more} more {}",
+                if more == 1 { "email" } else { "emails" }
+            );
+        }
+    }
+    if sections.len() > TOP_INVESTORS {
+        let rest = &sections[TOP_INVESTORS..];
+        let emails: BTreeSet<EmailId> = rest
+            .iter()
+            .flat_map(|s| s.emails.iter().map(|e| e.email_id))
+            .collect();
+        let _ = writeln!(
+            body,
+            "\nand {} more {} ({})",
+            rest.len(),
+            if rest.len() == 1 {
+                "investor"
+            } else {
+                "investors"
+            },
+            plural(emails.len(), "email", "emails"),
+        );
     }
 
     Digest {
+        html: html_of(&subject, &body),
         subject,
         body,
         has_activity,
@@ -258,6 +299,74 @@ pub fn compose(input: &DigestInput<'_>, narratives: &BTreeMap<UserId, String>) -
     }
 }
 
+/// `text` cut to `max` characters (at a character boundary) with an ellipsis.
+fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}…", text[..end].trim_end()),
+    }
+}
+
+/// The plain-text digest as a small HTML document: section titles become
+/// headings, email lines list items, everything else paragraphs. Every piece
+/// of text is escaped, so a subject cannot inject markup.
+fn html_of(subject: &str, body: &str) -> String {
+    let mut html = String::with_capacity(body.len() * 2 + 256);
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\
+         <body style=\"font-family: sans-serif\">\n",
+        escape_html(subject)
+    );
+    let mut in_list = false;
+    for line in body.lines() {
+        let item = line.strip_prefix("  - ");
+        if in_list && item.is_none() {
+            html.push_str("</ul>\n");
+            in_list = false;
+        }
+        match item {
+            Some(item) => {
+                if !in_list {
+                    html.push_str("<ul>\n");
+                    in_list = true;
+                }
+                let _ = writeln!(html, "<li>{}</li>", escape_html(item));
+            }
+            None if line.is_empty() => {}
+            None if line == "BY TEAM MEMBER" || line == "BY INVESTOR" => {
+                let _ = writeln!(html, "<h2>{}</h2>", escape_html(line));
+            }
+            None if line == "mailroom daily digest" => {
+                let _ = writeln!(html, "<h1>{}</h1>", escape_html(line));
+            }
+            None => {
+                let _ = writeln!(html, "<p>{}</p>", escape_html(line));
+            }
+        }
+    }
+    if in_list {
+        html.push_str("</ul>\n");
+    }
+    html.push_str("</body></html>\n");
+    html
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// One investor's part of the by-investor section.
 struct InvestorSection {
     label: String,
@@ -265,6 +374,7 @@ struct InvestorSection {
 }
 
 struct InvestorEmail {
+    email_id: EmailId,
     sent_at: Timestamp,
     direction: Direction,
     counterpart: String,
@@ -283,6 +393,7 @@ fn investor_sections(rows: &LiveRows, own: &OwnMailboxes) -> Vec<InvestorSection
             let emails = rows
                 .iter()
                 .map(|r| InvestorEmail {
+                    email_id: r.email_id,
                     sent_at: r.sent_at,
                     direction: own.direction(r.from_email.as_ref()),
                     counterpart: counterpart(r),
@@ -297,7 +408,8 @@ fn investor_sections(rows: &LiveRows, own: &OwnMailboxes) -> Vec<InvestorSection
             (label.to_lowercase(), id, InvestorSection { label, emails })
         })
         .collect();
-    sections.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    // The most active investors first, then by name.
+    sections.sort_by(|a, b| (b.2.emails.len(), &a.0, a.1).cmp(&(a.2.emails.len(), &b.0, b.1)));
     sections.into_iter().map(|(_, _, s)| s).collect()
 }
 
@@ -485,6 +597,86 @@ mod tests {
             user(2, "Bob Stone"),
             user(1, "Ann Lee"),
         ]
+    }
+
+    #[test]
+    fn the_by_investor_section_lists_the_top_investors_then_counts_the_rest() {
+        // Investor 1 has 3 emails, investor 2 has 2, the 60 others 1 each.
+        let mut rows = Vec::new();
+        let mut email = 1000;
+        for investor in 1..=62 {
+            let emails = match investor {
+                1 => 3,
+                2 => 2,
+                _ => 1,
+            };
+            for _ in 0..emails {
+                email += 1;
+                let mut r = row(email, 1, investor);
+                r.investor_name = Some(format!("Investor {investor:03}"));
+                rows.push(r);
+            }
+        }
+        let digest = compose_rows(&team(), rows, &BTreeMap::new());
+
+        let section = digest.body.split("BY INVESTOR\n").nth(1).unwrap();
+        let headers: Vec<&str> = section
+            .lines()
+            .filter(|l| l.starts_with("Investor "))
+            .collect();
+        assert_eq!(headers.len(), TOP_INVESTORS);
+        assert!(headers[0].starts_with("Investor 001: 3 emails"));
+        assert!(headers[1].starts_with("Investor 002: 2 emails"));
+        assert!(headers[2].starts_with("Investor 003: 1 email"));
+        assert!(section.ends_with("\nand 12 more investors (12 emails)\n"));
+    }
+
+    #[test]
+    fn an_investor_lists_a_bounded_number_of_emails() {
+        let rows: Vec<DigestRow> = (0..25)
+            .map(|n| {
+                let mut r = row(2000 + n, 1, 10);
+                r.investor_name = Some("Acme Capital".into());
+                r
+            })
+            .collect();
+        let digest = compose_rows(&team(), rows, &BTreeMap::new());
+
+        let listed = digest
+            .body
+            .lines()
+            .filter(|l| l.starts_with("  - "))
+            .count();
+        assert_eq!(listed, EMAILS_PER_INVESTOR + 1);
+        assert!(digest.body.contains("  - and 15 more emails\n"));
+    }
+
+    #[test]
+    fn a_long_narrative_is_cut_to_a_readable_paragraph() {
+        let mut narratives = BTreeMap::new();
+        narratives.insert(UserId(1), "word ".repeat(2_000));
+        let digest = compose_rows(&team(), sample_rows(), &narratives);
+
+        let paragraph = digest.body.lines().find(|l| l.starts_with("word")).unwrap();
+        assert!(paragraph.chars().count() <= PARAGRAPH_CHARS + 1);
+        assert!(paragraph.ends_with('…'));
+    }
+
+    #[test]
+    fn the_html_part_carries_the_same_digest_with_text_escaped() {
+        let mut rows = sample_rows();
+        rows[2].subject = Some("<script>alert('x')</script> & more".into());
+        let digest = compose_rows(&team(), rows, &BTreeMap::new());
+
+        assert!(digest.html.starts_with("<!DOCTYPE html>"));
+        assert!(digest.html.contains("<h2>BY INVESTOR</h2>"));
+        assert!(digest.html.contains("<li>"));
+        assert!(
+            digest
+                .html
+                .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more")
+        );
+        assert!(!digest.html.contains("<script>"));
     }
 
     #[test]

@@ -573,7 +573,7 @@ fn digest_mail(digest: &Digest) -> OutgoingMail {
     OutgoingMail {
         subject: digest.subject.clone(),
         text: digest.body.clone(),
-        html: None,
+        html: Some(digest.html.clone()),
     }
 }
 
