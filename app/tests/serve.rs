@@ -231,7 +231,7 @@ fn graceful_stop_finishes_the_request_in_flight(signal: &str) {
     // New connections are refused now.
     assert!(TcpStream::connect(("127.0.0.1", app.port)).is_err());
     // The in-flight request still gets its answer.
-    conn.write_all(body[5..].as_bytes()).unwrap();
+    conn.write_all(&body.as_bytes()[5..]).unwrap();
     let mut answer = String::new();
     let _ = conn.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
