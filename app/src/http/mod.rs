@@ -9,9 +9,12 @@ pub mod drafts;
 pub mod edge;
 pub mod error;
 pub mod health;
+pub mod me;
+pub mod paging;
 pub mod proposals;
 pub mod server;
 pub mod types;
+pub mod views;
 
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
@@ -26,6 +29,7 @@ type Apis = (
     drafts::DraftsApi,
     accounts::AccountsApi,
     directory::DirectoryApi,
+    me::MeApi,
 );
 
 fn service() -> OpenApiService<Apis, ()> {
@@ -37,6 +41,7 @@ fn service() -> OpenApiService<Apis, ()> {
         drafts::DraftsApi,
         accounts::AccountsApi,
         directory::DirectoryApi,
+        me::MeApi,
     );
     OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION")).description(
         "The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.",
