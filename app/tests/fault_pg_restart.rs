@@ -229,23 +229,30 @@ fn a_postgres_restart_gives_clean_503s_then_recovers_without_losing_writes() {
     let base = format!("http://127.0.0.1:{port}");
     let _serve = Serve(
         mailroom(work.path(), &db)
+            .arg("serve")
             .env("MAILROOM_BIND", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(work.path().join("serve.log")).expect("log file"))
             .spawn()
             .expect("serve starts"),
     );
     let policy = format!("{base}/api/admin/digest/policy");
     let investors = format!("{base}/api/email/activity/investors");
-    let mut up = false;
+    let mut last = (0, String::new());
     for _ in 0..100 {
-        if http("GET", &policy, &token, None).0 == 200 {
-            up = true;
+        last = http("GET", &policy, &token, None);
+        if last.0 == 200 {
             break;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(up, "mailroom serve answers");
+    assert_eq!(
+        last.0,
+        200,
+        "mailroom serve answers: {} {}",
+        last.1,
+        std::fs::read_to_string(work.path().join("serve.log")).unwrap_or_default()
+    );
     let (status, body) = http(
         "PUT",
         &format!("{base}/api/admin/directory"),
