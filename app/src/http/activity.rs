@@ -66,6 +66,9 @@ pub struct InvestorOption {
 
 const MAX_LIMIT: u32 = 200;
 
+/// The longest free-text search accepted; longer is refused with 422.
+const MAX_Q_CHARS: usize = 500;
+
 /// Parses `inbound` / `outbound`.
 pub fn parse_direction(s: &str) -> Result<Direction, ApiError> {
     match s {
@@ -143,6 +146,10 @@ impl ActivityApi {
         /// 1–200, default 50.
         limit: Query<Option<u32>>,
         cursor: Query<Option<String>>,
+        /// Only email sent at or after this time (RFC 3339).
+        since: Query<Option<ApiTimestamp>>,
+        /// Only email sent before this time (RFC 3339).
+        until: Query<Option<ApiTimestamp>>,
     ) -> Result<Json<ActivityResponse>, ApiError> {
         auth.admin()?;
         let limit = limit.0.unwrap_or(50);
@@ -151,6 +158,15 @@ impl ActivityApi {
                 "limit must be from 1 to {MAX_LIMIT}"
             )));
         }
+        if q.0
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_Q_CHARS)
+        {
+            return Err(ApiError::unprocessable(
+                "invalid",
+                format!("q may be at most {MAX_Q_CHARS} characters"),
+            ));
+        }
         let query = ActivityQuery {
             investor_id: investor_id.0.map(InvestorId),
             account_id: account_id.0.map(AccountId),
@@ -158,7 +174,12 @@ impl ActivityApi {
             q: q.0.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
             limit,
             cursor: cursor.0.as_deref().map(decode_cursor).transpose()?,
+            since: since.0.map(|t| t.0),
+            until: until.0.map(|t| t.0),
         };
+        if matches!((query.since, query.until), (Some(s), Some(u)) if s >= u) {
+            return Err(ApiError::bad_request("since must be before until"));
+        }
         let page = state.store.query_activity(query).await?;
         Ok(Json(ActivityResponse {
             items: page.items.into_iter().map(entry).collect(),
