@@ -25,6 +25,7 @@ mod m20250601_000003_workflow;
 mod m20250601_000004_digest;
 mod m20251125_000005_digest_capture_window;
 mod m20261201_000006_activity_search;
+mod m20261201_000007_read_side;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250601_000004_digest::Migration),
             Box::new(m20251125_000005_digest_capture_window::Migration),
             Box::new(m20261201_000006_activity_search::Migration),
+            Box::new(m20261201_000007_read_side::Migration),
         ]
     }
 }

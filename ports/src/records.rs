@@ -487,6 +487,9 @@ pub struct DraftRecord {
     pub account_id: AccountId,
     pub created_by: UserId,
     pub gmail_draft_id: String,
+    /// The Gmail thread the draft was created in.
+    pub thread_id: String,
+    pub reply_all: bool,
     pub to: Vec<EmailAddress>,
     pub cc: Vec<EmailAddress>,
     pub subject: String,

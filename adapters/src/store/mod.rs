@@ -13,7 +13,10 @@ mod capture;
 mod digest;
 mod directory;
 mod drafts;
+mod email_detail;
 mod error;
+mod logs;
+mod paging;
 mod proposals;
 mod sql;
 
@@ -27,6 +30,9 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use tracing::instrument;
 
 use mailroom_migrations::{Migrator, MigratorTrait};
+use mailroom_ports::reads::{
+    CaptureErrorEntry, DigestSendEntry, DraftEntry, EmailDetail, Page, PageRequest, ProposalQuery,
+};
 use mailroom_ports::records::{
     ActivityPage, ActivityQuery, CaptureOutcome, CaptureRequest, Decision, DigestClaim, DigestRow,
     DigestSendLog, DigestState, DirectoryCounts, DirectoryUpdate, DraftRecord, EmailAccount,
@@ -267,6 +273,36 @@ impl Store for SeaStore {
     #[instrument(skip_all, fields(limit = query.limit))]
     async fn query_activity(&self, query: ActivityQuery) -> Result<ActivityPage, StoreError> {
         activity::query_activity(&self.db, query).await
+    }
+
+    #[instrument(skip_all, fields(email = %email_id))]
+    async fn email_detail(&self, email_id: EmailId) -> Result<EmailDetail, StoreError> {
+        email_detail::email_detail(&self.db, email_id).await
+    }
+
+    async fn digest_sends(&self, page: PageRequest) -> Result<Page<DigestSendEntry>, StoreError> {
+        logs::digest_sends(&self.db, page).await
+    }
+
+    #[instrument(skip_all, fields(account = %id))]
+    async fn capture_errors(
+        &self,
+        id: AccountId,
+        page: PageRequest,
+    ) -> Result<Page<CaptureErrorEntry>, StoreError> {
+        logs::capture_errors(&self.db, id, page).await
+    }
+
+    async fn list_drafts(
+        &self,
+        created_by: Option<UserId>,
+        page: PageRequest,
+    ) -> Result<Page<DraftEntry>, StoreError> {
+        logs::list_drafts(&self.db, created_by, page).await
+    }
+
+    async fn proposal_page(&self, query: ProposalQuery) -> Result<Page<Proposal>, StoreError> {
+        proposals::proposal_page(&self.db, query).await
     }
 
     async fn list_proposals(
