@@ -76,6 +76,17 @@ impl CaptureTeam {
         fake: FakeGoogleConfig,
         gmail: impl FnOnce(GmailConfig) -> GmailConfig,
     ) -> CaptureTeam {
+        CaptureTeam::start_with_env(backend, fake, gmail, &[]).await
+    }
+
+    /// [`CaptureTeam::start_with`] with more environment for the app (SMTP,
+    /// Spark, another JWT secret); a variable here wins over the team's own.
+    pub async fn start_with_env(
+        backend: Backend,
+        fake: FakeGoogleConfig,
+        gmail: impl FnOnce(GmailConfig) -> GmailConfig,
+        extra_env: &[(&str, &str)],
+    ) -> CaptureTeam {
         let google = FakeGoogle::start(fake).await;
         for user in [ANN, BOB] {
             google.add_user(user);
@@ -92,6 +103,12 @@ impl CaptureTeam {
             ("CRM_INTERNAL_DOMAINS".into(), "fund.com".into()),
             ("SYNC_BACKFILL_DAYS".into(), BACKFILL_DAYS.into()),
         ];
+        let mut env = env;
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         let gmail = gmail(google.gmail_config());
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let app = spawn_app_full(backend, &pairs, Some(gmail.clone())).await;

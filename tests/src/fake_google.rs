@@ -153,6 +153,11 @@ pub enum Fault {
     RetryAfter(u64),
     /// Hold the answer back for `config.hang`, then answer normally.
     Hang,
+    /// This status with a body that quotes the request's credentials (the
+    /// `Authorization` header, or the token request's assertion), as a
+    /// careless proxy or upstream might: none of it may reach a log or a
+    /// client of the app.
+    EchoCredentials(u16),
 }
 
 /// A message the fake holds, as the test added it.
@@ -475,6 +480,11 @@ impl FakeGoogle {
     }
 
     /// The claims of every accepted assertion.
+    /// Every access token the token endpoint handed out.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.lock().tokens.keys().cloned().collect()
+    }
+
     pub fn grants(&self) -> Vec<Grant> {
         self.state.lock().grants.clone()
     }
@@ -641,7 +651,10 @@ impl Shared {
             .to_vec();
         if path == "/token" && method == "POST" {
             self.count(Endpoint::Token);
-            if let Some(response) = self.fault(Endpoint::Token, true).await {
+            if let Some(response) = self
+                .fault(Endpoint::Token, true, &String::from_utf8_lossy(&body))
+                .await
+            {
                 return response;
             }
             return self.token(&body);
@@ -655,7 +668,10 @@ impl Shared {
             );
         };
         self.count(route.endpoint);
-        if let Some(response) = self.fault(route.endpoint, false).await {
+        if let Some(response) = self
+            .fault(route.endpoint, false, auth.as_deref().unwrap_or(""))
+            .await
+        {
             return response;
         }
         let user = match self.authorize(&route, auth.as_deref()) {
@@ -685,7 +701,7 @@ impl Shared {
     }
 
     /// The queued fault for this endpoint, else the seeded failure rate (Gmail only).
-    async fn fault(&self, endpoint: Endpoint, oauth: bool) -> Option<Response> {
+    async fn fault(&self, endpoint: Endpoint, oauth: bool, credentials: &str) -> Option<Response> {
         let (fault, hang) = {
             let mut inner = self.lock();
             let queued = inner
@@ -724,6 +740,14 @@ impl Shared {
                 Some(response)
             }
             Fault::Status(status) => Some(fault_response(status, oauth)),
+            Fault::EchoCredentials(status) => Some(json_response(
+                status,
+                &json!({"error": {
+                    "code": status,
+                    "message": format!("request rejected; it carried: {credentials}"),
+                    "status": "INTERNAL",
+                }}),
+            )),
         }
     }
 

@@ -25,6 +25,8 @@ pub enum SparkMode {
     Slow(Duration),
     /// 200 with exactly this text as the message content.
     Content(String),
+    /// 401 with a body that quotes the request's `Authorization` header.
+    EchoKey,
 }
 
 /// One request the fake received.
@@ -158,6 +160,13 @@ async fn completions(
             json_response(StatusCode::OK, completion(&recorded))
         }
         SparkMode::Normal => json_response(StatusCode::OK, completion(&recorded)),
+        SparkMode::EchoKey => json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": {"code": 401, "type": "invalid_request_error", "message": format!(
+                "invalid key: {}",
+                recorded.authorization.as_deref().unwrap_or("")
+            )}}),
+        ),
         SparkMode::Content(content) => {
             json_response(StatusCode::OK, completion_with(&recorded, &content))
         }
