@@ -9,3 +9,4 @@ pub mod drafts;
 pub mod gating;
 pub mod matching;
 pub mod proposals;
+pub mod trust;

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use mailroom_ports::records::{EmailHeader, MatchDirectory, MatchLink};
+use mailroom_ports::trust::NeverLogTarget;
 use mailroom_ports::{ContactId, Domain, EmailAddress, InvestorId};
 
 /// The fund's own addresses: every captured mailbox and the internal domains.
@@ -61,6 +62,7 @@ pub fn is_free_mail(domain: &Domain) -> bool {
 pub struct Matcher {
     contacts: HashMap<EmailAddress, Vec<(InvestorId, ContactId)>>,
     domains: HashMap<Domain, Vec<InvestorId>>,
+    never_log: Vec<NeverLogTarget>,
     own: OwnAddresses,
 }
 
@@ -86,6 +88,7 @@ impl Matcher {
         Self {
             contacts,
             domains,
+            never_log: directory.never_log,
             own,
         }
     }
@@ -94,10 +97,24 @@ impl Matcher {
         &self.own
     }
 
+    /// Whether a never-log entry covers an address of the header.
+    pub fn is_never_logged(&self, header: &EmailHeader) -> bool {
+        self.never_log
+            .iter()
+            .any(|entry| entry.covers_header(header))
+    }
+
     /// The (investor, contact?) links of one email, ordered by investor then
     /// contact (domain-only first), each with the first header address (in
     /// From, To, Cc, Reply-To order) that produced it.
+    ///
+    /// Mail to or from a never-log entry matches nothing, so it is stored as
+    /// metadata only and never proposed. Our own addresses are never
+    /// candidates and free-mail domains never match by domain, as before.
     pub fn match_header(&self, header: &EmailHeader) -> Vec<MatchLink> {
+        if self.is_never_logged(header) {
+            return Vec::new();
+        }
         let candidates = header
             .from_email
             .iter()
@@ -269,6 +286,7 @@ mod tests {
                     investor_id: InvestorId(4),
                 },
             ],
+            never_log: Vec::new(),
         }
     }
 
@@ -398,6 +416,7 @@ mod tests {
                     investor_id: InvestorId(9),
                 },
             ],
+            never_log: Vec::new(),
         };
         let m = Matcher::new(
             dir,
@@ -418,6 +437,7 @@ mod tests {
                 domain: dom("beta.vc"),
                 investor_id: InvestorId(2),
             }],
+            never_log: Vec::new(),
         };
         let m = Matcher::new(dir, OwnAddresses::default());
         assert_eq!(

@@ -168,6 +168,7 @@ fn store_with_leases(
                 investor_id: InvestorId(1),
             }],
             investor_domains: vec![],
+            never_log: Vec::new(),
         })
     });
     let live = log.live.clone();

@@ -105,6 +105,7 @@ fn directory() -> impl Strategy<Value = MatchDirectory> {
         .prop_map(|(contact_emails, investor_domains)| MatchDirectory {
             contact_emails,
             investor_domains,
+            never_log: Vec::new(),
         })
 }
 

@@ -11,6 +11,7 @@ pub mod reads;
 pub mod records;
 pub mod store;
 pub mod transport;
+pub mod trust;
 
 pub use address::{AddressError, Domain, EmailAddress};
 pub use clock::Clock;
@@ -21,6 +22,7 @@ pub use transport::{
     AdminRecipients, MailTransport, NotAnAdmin, OutgoingMail, RecipientsError, SendError,
     TransportKind,
 };
+pub use trust::TrustStore;
 
 #[cfg(feature = "mock")]
 pub use clock::MockClock;

@@ -114,6 +114,8 @@ pub struct DirectoryCounts {
 pub struct MatchDirectory {
     pub contact_emails: Vec<ContactEmail>,
     pub investor_domains: Vec<InvestorDomain>,
+    /// Never-log entries: mail to or from one of them never matches.
+    pub never_log: Vec<crate::trust::NeverLogTarget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

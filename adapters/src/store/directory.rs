@@ -252,6 +252,8 @@ pub(crate) async fn match_directory(db: &DatabaseConnection) -> Result<MatchDire
     Ok(MatchDirectory {
         contact_emails,
         investor_domains,
+        // The never-log table is not there yet; nothing is blocked.
+        never_log: Vec::new(),
     })
 }
 

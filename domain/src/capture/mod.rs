@@ -164,6 +164,7 @@ mod tests {
                 investor_id: InvestorId(1),
             }],
             investor_domains: vec![],
+            never_log: Vec::new(),
         };
         Matcher::new(
             dir,

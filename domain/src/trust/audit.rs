@@ -1,0 +1,1 @@
+//! The completeness audit (to come).

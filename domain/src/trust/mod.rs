@@ -1,0 +1,10 @@
+//! Trust in what was captured: re-matching stored mail when the directory
+//! widens, and the completeness audit of a mailbox.
+
+pub mod audit;
+pub mod rematch;
+
+pub use rematch::{
+    RematchConfig, RematchError, RematchPlan, RematchService, StepOutcome, directory_widened,
+    plan_rematch,
+};

@@ -1,0 +1,493 @@
+//! The re-match job: when the directory widens (a contact, an address or a
+//! domain added, a record undeleted, a never-log entry removed), stored mail
+//! that now matches gains its links and proposals, and metadata-only mail
+//! gets its content fetched again from Gmail.
+//!
+//! The job is a cursor over email ids in the database. Each step takes the
+//! job's lease, handles one batch and moves the cursor in one write, so a
+//! crash at any point redoes at most one batch, and redoing is harmless: the
+//! store ignores links and proposals that exist, and content once stored is
+//! not fetched again.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use mailroom_ports::gmail::{GmailError, MailboxReader};
+use mailroom_ports::parse::MessageParser;
+use mailroom_ports::records::{MatchDirectory, MatchLink};
+use mailroom_ports::trust::{JobKind, JobProgress, RematchCandidate};
+use mailroom_ports::{Clock, ContactId, Domain, InvestorId, StoreError, TrustStore};
+use tracing::{info, instrument, warn};
+
+use crate::capture::{SENT_LABEL, build_capture, gmail_error_text, store_error_text};
+use crate::matching::{Matcher, OwnAddresses, is_free_mail};
+
+/// Whether `after` can match mail that `before` could not: a contact
+/// address or an investor domain it did not have, or a never-log entry
+/// removed. Removals of addresses or records never need a re-match: links
+/// already made are history and stay.
+pub fn directory_widened(before: &MatchDirectory, after: &MatchDirectory) -> bool {
+    let old_contacts: HashSet<_> = before
+        .contact_emails
+        .iter()
+        .map(|c| (&c.email, c.contact_id, c.investor_id))
+        .collect();
+    let old_domains: HashSet<_> = before
+        .investor_domains
+        .iter()
+        .map(|d| (&d.domain, d.investor_id))
+        .collect();
+    let new_never: HashSet<_> = after.never_log.iter().collect();
+    after
+        .contact_emails
+        .iter()
+        .any(|c| !old_contacts.contains(&(&c.email, c.contact_id, c.investor_id)))
+        || after
+            .investor_domains
+            .iter()
+            .filter(|d| !is_free_mail(&d.domain))
+            .any(|d| !old_domains.contains(&(&d.domain, d.investor_id)))
+        || before.never_log.iter().any(|n| !new_never.contains(n))
+}
+
+/// What the re-match does with one stored email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RematchPlan {
+    /// Nothing new matches.
+    Unchanged,
+    /// New links for an email whose content is stored.
+    Link(Vec<MatchLink>),
+    /// New links for a metadata-only email: fetch the content first.
+    FetchAndLink(Vec<MatchLink>),
+}
+
+/// The links `matcher` finds that the email does not have yet.
+pub fn plan_rematch(candidate: &RematchCandidate, matcher: &Matcher) -> RematchPlan {
+    let have: HashSet<(InvestorId, Option<ContactId>)> = candidate
+        .links
+        .iter()
+        .map(|l| (l.investor_id, l.contact_id))
+        .collect();
+    let new: Vec<MatchLink> = matcher
+        .match_header(&candidate.header)
+        .into_iter()
+        .filter(|l| !have.contains(&(l.investor_id, l.contact_id)))
+        .collect();
+    if new.is_empty() {
+        RematchPlan::Unchanged
+    } else if candidate.content_stored {
+        RematchPlan::Link(new)
+    } else {
+        RematchPlan::FetchAndLink(new)
+    }
+}
+
+/// How the re-match runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RematchConfig {
+    /// Emails per step.
+    pub batch: u32,
+    /// `CRM_INTERNAL_DOMAINS`, as for sync.
+    pub internal_domains: Vec<Domain>,
+    /// This replica's name on the job lease.
+    pub holder: String,
+    /// How long the job lease lasts; longer than one step.
+    pub lease: Duration,
+}
+
+impl Default for RematchConfig {
+    fn default() -> Self {
+        Self {
+            batch: 200,
+            internal_domains: Vec::new(),
+            holder: "mailroom".into(),
+            lease: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// No job to run, or another replica holds it.
+    Idle,
+    /// A batch was handled; more remain.
+    Progressed(JobProgress),
+    /// The last batch was handled; the job is done.
+    Finished(JobProgress),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RematchError {
+    #[error("Gmail call failed")]
+    Gmail(#[from] GmailError),
+    #[error("store call failed")]
+    Store(#[from] StoreError),
+}
+
+/// Runs the re-match job through the ports: the same mailbox reader (and so
+/// the same token provider and quota limiter) as sync.
+pub struct RematchService<S: ?Sized, R: ?Sized, P: ?Sized, C: ?Sized> {
+    store: Arc<S>,
+    reader: Arc<R>,
+    parser: Arc<P>,
+    clock: Arc<C>,
+    config: RematchConfig,
+}
+
+impl<S, R, P, C> RematchService<S, R, P, C>
+where
+    S: TrustStore + ?Sized,
+    R: MailboxReader + ?Sized,
+    P: MessageParser + ?Sized,
+    C: Clock + ?Sized,
+{
+    pub fn new(
+        store: Arc<S>,
+        reader: Arc<R>,
+        parser: Arc<P>,
+        clock: Arc<C>,
+        config: RematchConfig,
+    ) -> Self {
+        Self {
+            store,
+            reader,
+            parser,
+            clock,
+            config,
+        }
+    }
+
+    /// One step: one batch of the pending job, if this replica can lease it.
+    ///
+    /// # Errors
+    /// `Gmail`/`Store` when the step stopped; it is recorded on the job, the
+    /// lease is freed and the cursor stays, so the next step redoes the batch.
+    #[instrument(skip_all)]
+    pub async fn run_once(&self) -> Result<StepOutcome, RematchError> {
+        let now = self.clock.now();
+        let lease = SignedDuration::try_from(self.config.lease).unwrap_or(SignedDuration::MAX);
+        let until = now.saturating_add(lease).unwrap_or(Timestamp::MAX);
+        let Some(job) = self
+            .store
+            .lease_job(JobKind::Rematch, &self.config.holder, now, until)
+            .await?
+        else {
+            return Ok(StepOutcome::Idle);
+        };
+        match self.step(job.generation, job.cursor, job.total).await {
+            Ok(outcome) => Ok(outcome),
+            Err(error) => {
+                let text = match &error {
+                    RematchError::Gmail(e) => gmail_error_text(e),
+                    RematchError::Store(e) => store_error_text(e),
+                };
+                warn!(error = %text, "re-match step stopped");
+                if let Err(e) = self
+                    .store
+                    .fail_job(
+                        JobKind::Rematch,
+                        &self.config.holder,
+                        &text,
+                        self.clock.now(),
+                    )
+                    .await
+                {
+                    warn!(error = %store_error_text(&e), "could not record the re-match error");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Steps until the job is done or another replica holds it; at most
+    /// `max_steps` steps.
+    ///
+    /// # Errors
+    /// The first step's error.
+    pub async fn run_to_end(&self, max_steps: usize) -> Result<JobProgress, RematchError> {
+        let mut total = JobProgress::default();
+        for _ in 0..max_steps {
+            match self.run_once().await? {
+                StepOutcome::Idle => break,
+                StepOutcome::Progressed(p) => add(&mut total, p),
+                StepOutcome::Finished(p) => {
+                    add(&mut total, p);
+                    break;
+                }
+            }
+        }
+        Ok(total)
+    }
+
+    async fn step(
+        &self,
+        generation: i64,
+        cursor: i64,
+        total: u64,
+    ) -> Result<StepOutcome, RematchError> {
+        if cursor == 0 && total == 0 {
+            let live = self.store.count_live_emails().await?;
+            self.store
+                .set_job_total(JobKind::Rematch, generation, live)
+                .await?;
+        }
+        let own = self.store.own_addresses().await?;
+        let directory = self.store.match_directory().await?;
+        let matcher = Matcher::new(
+            directory,
+            OwnAddresses::new(own, self.config.internal_domains.iter().cloned()),
+        );
+        let batch = self.config.batch.max(1);
+        let candidates = self.store.rematch_candidates(cursor, batch).await?;
+        let done = candidates.len() < batch as usize;
+        let mut progress = JobProgress::default();
+        let mut last = cursor;
+        for candidate in &candidates {
+            progress.scanned += 1;
+            last = last.max(candidate.email_id.0);
+            let now = self.clock.now();
+            match plan_rematch(candidate, &matcher) {
+                RematchPlan::Unchanged => {}
+                RematchPlan::Link(links) => {
+                    progress.matched += 1;
+                    progress.proposals += u64::from(
+                        self.store
+                            .link_email(candidate.email_id, &links, now)
+                            .await?,
+                    );
+                }
+                RematchPlan::FetchAndLink(_) => {
+                    if let Some(created) = self.fetch_and_capture(candidate, &matcher).await? {
+                        progress.matched += 1;
+                        progress.fetched += 1;
+                        progress.proposals += u64::from(created);
+                    }
+                }
+            }
+        }
+        let written = self
+            .store
+            .advance_job(
+                JobKind::Rematch,
+                generation,
+                last,
+                progress,
+                done,
+                self.clock.now(),
+            )
+            .await?;
+        if !written {
+            // A new request restarted the job meanwhile; the next step
+            // begins again from the start under the new generation.
+            return Ok(StepOutcome::Progressed(progress));
+        }
+        if done {
+            info!(?progress, "re-match finished");
+            Ok(StepOutcome::Finished(progress))
+        } else {
+            Ok(StepOutcome::Progressed(progress))
+        }
+    }
+
+    /// Downloads the message from the first mailbox that still has it and
+    /// captures it through the normal path, which stores the content once
+    /// and adds the links and proposals. `None` when no mailbox has it any
+    /// more, or it no longer parses.
+    async fn fetch_and_capture(
+        &self,
+        candidate: &RematchCandidate,
+        matcher: &Matcher,
+    ) -> Result<Option<u32>, RematchError> {
+        for (account_id, mailbox, gmail_id) in &candidate.sightings {
+            let raw = match self.reader.fetch_raw(mailbox, gmail_id).await {
+                Ok(raw) => raw,
+                Err(GmailError::NotFound) => continue,
+                Err(error) => return Err(error.into()),
+            };
+            let Ok(parsed) = self.parser.parse(&raw.raw) else {
+                warn!(
+                    email_id = candidate.email_id.0,
+                    "re-fetched message no longer parses"
+                );
+                continue;
+            };
+            let mut request = build_capture(*account_id, &raw, parsed, matcher, self.clock.now());
+            if request.header.dedup_key != candidate.header.dedup_key || request.content.is_none() {
+                // Not the same message (the fingerprint of a message without
+                // a Message-ID changed), or it does not match after all.
+                continue;
+            }
+            request.is_sent = raw.label_ids.iter().any(|l| l == SENT_LABEL);
+            let outcome = self.store.capture(request).await?;
+            return Ok(Some(outcome.proposals_created));
+        }
+        Ok(None)
+    }
+}
+
+fn add(total: &mut JobProgress, p: JobProgress) {
+    total.scanned += p.scanned;
+    total.matched += p.matched;
+    total.fetched += p.fetched;
+    total.proposals += p.proposals;
+}
+
+#[cfg(test)]
+mod tests {
+    use mailroom_ports::records::{ContactEmail, EmailHeader, InvestorDomain};
+    use mailroom_ports::trust::NeverLogTarget;
+    use mailroom_ports::{EmailAddress, EmailId};
+
+    use super::*;
+
+    fn addr(s: &str) -> EmailAddress {
+        EmailAddress::parse(s).unwrap()
+    }
+
+    fn contact(email: &str, contact: i64, investor: i64) -> ContactEmail {
+        ContactEmail {
+            email: addr(email),
+            contact_id: ContactId(contact),
+            investor_id: InvestorId(investor),
+        }
+    }
+
+    fn domain(d: &str, investor: i64) -> InvestorDomain {
+        InvestorDomain {
+            domain: Domain::parse(d).unwrap(),
+            investor_id: InvestorId(investor),
+        }
+    }
+
+    fn base() -> MatchDirectory {
+        MatchDirectory {
+            contact_emails: vec![contact("lee@acme.com", 10, 2)],
+            investor_domains: vec![domain("acme.com", 2)],
+            never_log: vec![NeverLogTarget::parse("lawyer@firm.com").unwrap()],
+        }
+    }
+
+    fn check_widened(change: impl FnOnce(&mut MatchDirectory), expected: bool, what: &str) {
+        let before = base();
+        let mut after = base();
+        change(&mut after);
+        assert_eq!(directory_widened(&before, &after), expected, "{what}");
+    }
+
+    #[test]
+    fn only_additions_and_never_log_removals_widen_the_directory() {
+        check_widened(|_| {}, false, "no change");
+        check_widened(
+            |d| d.contact_emails.push(contact("max@acme.com", 11, 2)),
+            true,
+            "a contact or an address added",
+        );
+        check_widened(
+            |d| d.contact_emails.push(contact("lee@acme.com", 10, 3)),
+            true,
+            "a contact moved to another investor",
+        );
+        check_widened(|d| d.contact_emails.clear(), false, "a contact removed");
+        check_widened(
+            |d| d.investor_domains.push(domain("beta.vc", 4)),
+            true,
+            "a domain added",
+        );
+        check_widened(
+            |d| d.investor_domains.push(domain("gmail.com", 4)),
+            false,
+            "a free-mail domain never matches, so adding it changes nothing",
+        );
+        check_widened(|d| d.investor_domains.clear(), false, "a domain removed");
+        check_widened(|d| d.never_log.clear(), true, "a never-log entry removed");
+        check_widened(
+            |d| d.never_log.push(NeverLogTarget::parse("x.org").unwrap()),
+            false,
+            "a never-log entry added",
+        );
+    }
+
+    fn candidate(from: &str, content_stored: bool, links: Vec<MatchLink>) -> RematchCandidate {
+        RematchCandidate {
+            email_id: EmailId(1),
+            header: EmailHeader {
+                dedup_key: "k".into(),
+                message_id: None,
+                from_email: Some(addr(from)),
+                from_name: None,
+                to: vec![addr("ann@fund.com")],
+                cc: vec![],
+                reply_to: vec![],
+                in_reply_to: None,
+                references: vec![],
+                sent_at: Timestamp::UNIX_EPOCH,
+                size: 1,
+            },
+            content_stored,
+            links,
+            sightings: vec![],
+        }
+    }
+
+    fn matcher(dir: MatchDirectory) -> Matcher {
+        Matcher::new(
+            dir,
+            OwnAddresses::new([addr("ann@fund.com")], [Domain::parse("fund.com").unwrap()]),
+        )
+    }
+
+    fn link(investor: i64, contact: Option<i64>, address: &str) -> MatchLink {
+        MatchLink {
+            investor_id: InvestorId(investor),
+            contact_id: contact.map(ContactId),
+            matched_address: addr(address),
+        }
+    }
+
+    #[test]
+    fn metadata_only_mail_that_now_matches_is_fetched_and_linked() {
+        let plan = plan_rematch(&candidate("lee@acme.com", false, vec![]), &matcher(base()));
+        assert_eq!(
+            plan,
+            RematchPlan::FetchAndLink(vec![link(2, Some(10), "lee@acme.com")])
+        );
+    }
+
+    #[test]
+    fn matched_mail_gains_only_the_links_it_lacks() {
+        let mut dir = base();
+        dir.contact_emails.push(contact("lee@acme.com", 40, 5));
+        let have = vec![link(2, Some(10), "lee@acme.com")];
+        let plan = plan_rematch(&candidate("lee@acme.com", true, have), &matcher(dir));
+        assert_eq!(
+            plan,
+            RematchPlan::Link(vec![link(5, Some(40), "lee@acme.com")])
+        );
+    }
+
+    #[test]
+    fn mail_already_fully_linked_or_never_logged_is_unchanged() {
+        let have = vec![link(2, Some(10), "lee@acme.com")];
+        assert_eq!(
+            plan_rematch(&candidate("lee@acme.com", true, have), &matcher(base())),
+            RematchPlan::Unchanged
+        );
+        assert_eq!(
+            plan_rematch(
+                &candidate("stranger@else.org", false, vec![]),
+                &matcher(base())
+            ),
+            RematchPlan::Unchanged
+        );
+        let mut blocked = candidate("lee@acme.com", false, vec![]);
+        blocked.header.cc = vec![addr("lawyer@firm.com")];
+        assert_eq!(
+            plan_rematch(&blocked, &matcher(base())),
+            RematchPlan::Unchanged,
+            "a never-log address on the mail keeps it out"
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! Trust in what was captured: the never-log list, background jobs (the
+//! re-match after a directory change), and the completeness audit's figures.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::address::{Domain, EmailAddress};
+use crate::ids::{AccountId, EmailId};
+use crate::records::{EmailHeader, MatchLink};
+use crate::store::{Store, StoreError};
+
+/// What a never-log entry names: one address, or a whole domain (and its
+/// subdomains).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NeverLogTarget {
+    Address(EmailAddress),
+    Domain(Domain),
+}
+
+impl NeverLogTarget {
+    /// Reads `value` as an address when it has an `@`, else as a domain.
+    ///
+    /// # Errors
+    /// The address or domain error when `value` is neither.
+    pub fn parse(value: &str) -> Result<Self, crate::AddressError> {
+        if value.contains('@') {
+            EmailAddress::parse(value).map(NeverLogTarget::Address)
+        } else {
+            Domain::parse(value).map(NeverLogTarget::Domain)
+        }
+    }
+
+    /// `address` or `domain`, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NeverLogTarget::Address(_) => "address",
+            NeverLogTarget::Domain(_) => "domain",
+        }
+    }
+
+    /// The normalised address or domain.
+    pub fn value(&self) -> &str {
+        match self {
+            NeverLogTarget::Address(a) => a.as_str(),
+            NeverLogTarget::Domain(d) => d.as_ref(),
+        }
+    }
+
+    /// Whether mail to or from `address` falls under this entry: the same
+    /// address, or an address at the domain or one of its subdomains.
+    pub fn covers(&self, address: &EmailAddress) -> bool {
+        match self {
+            NeverLogTarget::Address(a) => a == address,
+            NeverLogTarget::Domain(d) => {
+                let host = address.domain();
+                let host: &str = host.as_ref();
+                let d: &str = d.as_ref();
+                host == d || host.strip_suffix(d).is_some_and(|rest| rest.ends_with('.'))
+            }
+        }
+    }
+
+    /// Whether any address of the header (From, To, Cc, Reply-To) falls
+    /// under this entry.
+    pub fn covers_header(&self, header: &EmailHeader) -> bool {
+        header
+            .from_email
+            .iter()
+            .chain(&header.to)
+            .chain(&header.cc)
+            .chain(&header.reply_to)
+            .any(|a| self.covers(a))
+    }
+}
+
+/// A row of `never_log_entries`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeverLogEntry {
+    pub id: i64,
+    pub target: NeverLogTarget,
+    pub created_at: Timestamp,
+}
+
+/// What adding a never-log entry removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PurgeOutcome {
+    /// Emails whose stored content was erased.
+    pub emails_purged: u64,
+    /// Pending proposals removed.
+    pub proposals_removed: u64,
+    /// Approved activities removed (only when asked).
+    pub activities_removed: u64,
+}
+
+/// The background jobs mailroom runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Re-match stored mail against the directory (after it widened).
+    Rematch,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Rematch => "rematch",
+        }
+    }
+
+    /// # Errors
+    /// `None` for an unknown stored kind.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "rematch" => Some(JobKind::Rematch),
+            _ => None,
+        }
+    }
+}
+
+/// A job's state: `pending` (requested, not started or interrupted),
+/// `running` (a replica holds its lease), `done`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Pending,
+    Running,
+    Done,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Done => "done",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "pending" => Some(JobState::Pending),
+            "running" => Some(JobState::Running),
+            "done" => Some(JobState::Done),
+            _ => None,
+        }
+    }
+}
+
+/// Progress counters of a job run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobProgress {
+    /// Emails looked at.
+    pub scanned: u64,
+    /// Emails that gained at least one link.
+    pub matched: u64,
+    /// Messages downloaded again from Gmail for their content.
+    pub fetched: u64,
+    /// Pending proposals created.
+    pub proposals: u64,
+}
+
+/// A row of `jobs`: one per kind; a new request restarts it from the start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub kind: JobKind,
+    pub state: JobState,
+    /// Bumped by every request; a step whose generation is stale writes nothing.
+    pub generation: i64,
+    /// The last email id done (the scan goes by ascending id).
+    pub cursor: i64,
+    /// Emails in the scan when the run started, for a percentage.
+    pub total: u64,
+    pub progress: JobProgress,
+    pub requested_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+    /// Already redacted.
+    pub last_error: Option<String>,
+}
+
+/// One stored email as the re-match sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RematchCandidate {
+    pub email_id: EmailId,
+    pub header: EmailHeader,
+    pub content_stored: bool,
+    /// The (investor, contact) pairs already linked.
+    pub links: Vec<MatchLink>,
+    /// Live sightings, to fetch the content from: (mailbox id, mailbox
+    /// address, Gmail message id).
+    pub sightings: Vec<(AccountId, EmailAddress, String)>,
+}
+
+/// The recorded result of the last completeness audit of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditFigure {
+    /// Gmail's messages in the backfill window.
+    pub in_gmail: u64,
+    /// Of those, captured (a live sighting).
+    pub captured: u64,
+    pub at: Timestamp,
+}
+
+/// A failed-to-parse message as the audit and the retry see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureFailure {
+    pub gmail_message_id: String,
+    /// Already redacted.
+    pub error: String,
+    pub attempts: u32,
+    /// When the next retry is due; `None` when retries are exhausted.
+    pub retry_at: Option<Timestamp>,
+}
+
+/// The store's side of never-log, jobs and audits.
+#[async_trait]
+pub trait TrustStore: Store {
+    async fn never_log_entries(&self) -> Result<Vec<NeverLogEntry>, StoreError>;
+
+    /// Adds the entry, erases the stored content of every email whose header
+    /// it covers (subject, snippet, body, attachment names; the search index
+    /// follows), deletes those emails' investor links and pending proposals,
+    /// and with `purge_activities` their activities and decided proposals
+    /// too. One transaction.
+    ///
+    /// # Errors
+    /// MUST return `Conflict` when the entry already exists.
+    async fn add_never_log(
+        &self,
+        target: &NeverLogTarget,
+        purge_activities: bool,
+        at: Timestamp,
+    ) -> Result<(NeverLogEntry, PurgeOutcome), StoreError>;
+
+    /// # Errors
+    /// MUST return `NotFound` when there is no such entry.
+    async fn remove_never_log(&self, id: i64) -> Result<NeverLogEntry, StoreError>;
+
+    async fn list_jobs(&self) -> Result<Vec<Job>, StoreError>;
+
+    /// (Re)starts the job of `kind` from the start: pending, cursor 0, a new
+    /// generation, counters zeroed. Idempotent in effect: a running step
+    /// sees the new generation and starts over.
+    async fn request_job(&self, kind: JobKind, at: Timestamp) -> Result<Job, StoreError>;
+
+    /// Takes the job's lease for `holder` until `until` when the job is not
+    /// done and the lease is free, expired or `holder`'s; returns the job.
+    /// Atomic across replicas.
+    async fn lease_job(
+        &self,
+        kind: JobKind,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Option<Job>, StoreError>;
+
+    /// Moves the cursor and adds to the counters if `generation` is still the
+    /// job's; `done` marks it finished and frees the lease. Returns whether
+    /// the write happened.
+    async fn advance_job(
+        &self,
+        kind: JobKind,
+        generation: i64,
+        cursor: i64,
+        progress: JobProgress,
+        done: bool,
+        at: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// Sets the number of emails the run scans (for the percentage).
+    async fn set_job_total(
+        &self,
+        kind: JobKind,
+        generation: i64,
+        total: u64,
+    ) -> Result<(), StoreError>;
+
+    /// Records a step's error (redacted) and frees the lease; the cursor
+    /// stays, so the next step resumes.
+    async fn fail_job(
+        &self,
+        kind: JobKind,
+        holder: &str,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+
+    /// Up to `limit` emails with id above `after`, ascending, with a live
+    /// sighting.
+    async fn rematch_candidates(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<RematchCandidate>, StoreError>;
+
+    /// The number of emails with a live sighting.
+    async fn count_live_emails(&self) -> Result<u64, StoreError>;
+
+    /// Adds links (on conflict ignored) and one pending proposal per newly
+    /// linked (email, investor), for an email whose content is already
+    /// stored or not needed. Returns the proposals created.
+    async fn link_email(
+        &self,
+        email_id: EmailId,
+        links: &[MatchLink],
+        at: Timestamp,
+    ) -> Result<u32, StoreError>;
+
+    /// Failed-to-parse messages of the mailbox, with their retry schedule.
+    async fn capture_failures(&self, id: AccountId) -> Result<Vec<CaptureFailure>, StoreError>;
+
+    /// Drops the failure record once the message was captured.
+    async fn clear_capture_failure(
+        &self,
+        id: AccountId,
+        gmail_message_id: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Schedules the failure's next retry (`None`: give up).
+    async fn schedule_capture_retry(
+        &self,
+        id: AccountId,
+        gmail_message_id: &str,
+        retry_at: Option<Timestamp>,
+    ) -> Result<(), StoreError>;
+
+    /// Emails with a live sighting in the mailbox that are matched but have
+    /// no content stored (Gmail ids of those sightings).
+    async fn content_missing(&self, id: AccountId) -> Result<Vec<String>, StoreError>;
+
+    async fn record_audit(&self, id: AccountId, figure: AuditFigure) -> Result<(), StoreError>;
+
+    async fn last_audit(&self, id: AccountId) -> Result<Option<AuditFigure>, StoreError>;
+}
