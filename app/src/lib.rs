@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod directory;
 pub mod http;
+pub mod import;
 pub mod schedulers;
 pub mod state;
 pub mod telemetry;
