@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `token`, `directory import`,
-//! `capture import`, `openapi`.
+//! `capture import`, `bench`, `openapi`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +51,11 @@ enum Command {
         #[command(subcommand)]
         command: CaptureCommand,
     },
+    /// Benchmarks: seed a realistic database, time the activity list and the digest.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         #[arg(long)]
@@ -96,6 +101,9 @@ pub fn run() -> ExitCode {
     if let Command::Openapi { out } = &cli.command {
         return print_openapi(out.as_deref());
     }
+    if let Command::Bench { command } = cli.command {
+        return run_bench(command);
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -115,6 +123,24 @@ pub fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mailroom: {}", DisplayChain(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Benchmarks need no service configuration beyond the database URL.
+fn run_bench(command: crate::bench::BenchCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mailroom: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::bench::run(command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailroom bench: {}", DisplayChain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -189,7 +215,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
                     paths,
                 },
         } => capture_import(&config, &mailbox, sent, &paths).await,
-        Command::Openapi { .. } => unreachable!("handled before the runtime starts"),
+        Command::Openapi { .. } | Command::Bench { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! schedulers and the command line. `main.rs` only calls [`cli::run`].
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod directory;

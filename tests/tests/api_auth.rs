@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use mailroom_app::config::JwtSecret;
 use mailroom_ports::records::Role;
 use mailroom_tests::app::{TEST_JWT_SECRET, TestApp, spawn_app};
+use mailroom_tests::db::seed;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -72,7 +73,35 @@ fn endpoints() -> Vec<Endpoint> {
             None,
             false,
         ),
+        ep(Method::GET, "/api/me", None, false),
+        // Email 1 and mailbox 1 are seeded by `seed_read_side`.
+        ep(Method::GET, "/api/email/activity/1", None, true),
+        ep(Method::GET, "/api/admin/digest/sends", None, true),
+        ep(Method::GET, "/api/email/accounts/1/errors", None, true),
+        ep(Method::GET, "/api/email/drafts", None, false),
     ]
+}
+
+/// A matched, live email (id 1) in a mailbox (id 1) of the member, so the
+/// read-side routes that name one answer 200 to an admin.
+async fn seed_read_side(app: &TestApp) {
+    let store = &app.state.store;
+    store.upsert_directory(seed::directory()).await.unwrap();
+    let member = seed::addr("member@fund.com");
+    let mailbox = store.create_account(&member, &member).await.unwrap().id;
+    let msg = seed::Msg::new(
+        "m1@acme.com",
+        "lee@acme.com",
+        &["member@fund.com"],
+        "2025-06-01T09:00:00Z",
+    )
+    .link(seed::ACME, Some(seed::LEE), "lee@acme.com");
+    let email = store
+        .capture(msg.seen_by(mailbox, "g1", false))
+        .await
+        .unwrap()
+        .email_id;
+    assert_eq!((mailbox.0, email.0), (1, 1), "seeded ids");
 }
 
 async fn call(app: &TestApp, e: &Endpoint, token: Option<&str>) -> (StatusCode, Value) {
@@ -105,6 +134,7 @@ async fn every_endpoint_answers_the_auth_matrix() {
         ("gone@fund.com", Role::Admin, false),
     ])
     .await;
+    seed_read_side(&app).await;
     let wrong_secret = JwtSecret::new("another-secret-another-secret-another-000".into());
     let bad_signature = mailroom_app::auth::mint(
         &wrong_secret,

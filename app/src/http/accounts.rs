@@ -3,15 +3,17 @@
 
 use mailroom_domain::capture::{SyncError, SyncReport};
 use mailroom_ports::records::EmailAccount;
-use mailroom_ports::{AccountId, EmailAddress};
+use mailroom_ports::{AccountId, EmailAddress, StoreError};
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
 use crate::http::error::{ApiError, DisplayChain};
+use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
+use crate::http::views::CaptureErrorList;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -179,5 +181,35 @@ impl AccountsApi {
             .as_ref()
             .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;
         Ok(Json(sync_result(sync.sync_account(AccountId(id.0)).await?)))
+    }
+
+    /// A mailbox's capture errors, most recent first: the messages that
+    /// could not be captured, with a fixed text per kind of failure.
+    #[oai(
+        path = "/api/email/accounts/:id/errors",
+        method = "get",
+        operation_id = "listEmailAccountErrors"
+    )]
+    async fn list_errors(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        /// 1–200, default 50.
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<CaptureErrorList>, ApiError> {
+        auth.admin()?;
+        let page = paging::page_request(List::CaptureErrors, limit.0, cursor.0.as_deref())?;
+        let errors = state
+            .store
+            .capture_errors(AccountId(id.0), page)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => ApiError::not_found("mailbox not found"),
+                other => other.into(),
+            })?;
+        Ok(Json(errors.into()))
     }
 }

@@ -8,8 +8,11 @@ pub mod directory;
 pub mod drafts;
 pub mod error;
 pub mod health;
+pub mod me;
+pub mod paging;
 pub mod proposals;
 pub mod types;
+pub mod views;
 
 use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
@@ -25,6 +28,7 @@ type Apis = (
     drafts::DraftsApi,
     accounts::AccountsApi,
     directory::DirectoryApi,
+    me::MeApi,
 );
 
 fn service() -> OpenApiService<Apis, ()> {
@@ -36,6 +40,7 @@ fn service() -> OpenApiService<Apis, ()> {
         drafts::DraftsApi,
         accounts::AccountsApi,
         directory::DirectoryApi,
+        me::MeApi,
     );
     OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION")).description(
         "The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.",
