@@ -199,6 +199,8 @@ async fn mail_imported_as_sent_is_outbound_and_marked_sent(db: &TestDb) {
             account_id: None,
             direction: None,
             q: None,
+            since: None,
+            until: None,
             limit: 10,
             cursor: None,
         })
