@@ -1,16 +1,20 @@
-//! The command line: `serve`, `migrate`, `token`, `directory import`, `bench`, `openapi`.
+//! The command line: `serve`, `migrate`, `token`, `directory import`,
+//! `capture import`, `bench`, `openapi`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use mailroom_adapters::clock::SystemClock;
+use mailroom_adapters::parser::MailParser;
 use mailroom_ports::EmailAddress;
 
 use crate::config::Config;
 use crate::http::error::DisplayChain;
 use crate::wiring::{self, Overrides};
-use crate::{auth, directory, http, schedulers, shutdown, telemetry};
+use crate::{auth, directory, http, import, schedulers, shutdown, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Captured mail.
+    Capture {
+        #[command(subcommand)]
+        command: CaptureCommand,
+    },
     /// Benchmarks: seed a realistic database, time the activity list and the digest.
     Bench {
         #[command(subcommand)]
@@ -58,6 +67,32 @@ enum Command {
 enum DirectoryCommand {
     /// Upsert users, investors and contacts from a JSON file (as PUT /api/admin/directory).
     Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+enum CaptureCommand {
+    /// Import messages into a mailbox through the same parse, match, store and
+    /// propose path as a Gmail sync.
+    ///
+    /// Accepts `.eml` files (one RFC 822 message each), mbox files (mboxo or
+    /// mboxrd, e.g. a Google Takeout export: a file starting with a `From `
+    /// line) and folders, walked recursively for `*.eml` and `*.mbox`.
+    /// Importing the same files again changes nothing: each message is known
+    /// to the mailbox by the SHA-256 of its bytes. A file that cannot be read
+    /// or parsed is counted as an error and skipped. The mailbox must already
+    /// exist (POST /api/email/accounts) and be enabled.
+    #[command(verbatim_doc_comment)]
+    Import {
+        /// The captured mailbox the messages belong to.
+        #[arg(long)]
+        mailbox: String,
+        /// The messages were sent from this mailbox (its Sent folder).
+        #[arg(long)]
+        sent: bool,
+        /// Files and folders to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }
 
 /// Parses the command line and runs the command.
@@ -172,10 +207,56 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Capture {
+            command:
+                CaptureCommand::Import {
+                    mailbox,
+                    sent,
+                    paths,
+                },
+        } => capture_import(&config, &mailbox, sent, &paths).await,
         Command::Openapi { .. } | Command::Bench { .. } => {
             unreachable!("handled before the runtime starts")
         }
     }
+}
+
+async fn capture_import(
+    config: &Config,
+    mailbox: &str,
+    sent: bool,
+    paths: &[PathBuf],
+) -> anyhow::Result<()> {
+    let mailbox = EmailAddress::parse(mailbox).context("--mailbox")?;
+    let store = wiring::connect_store(config).await?;
+    let options = import::ImportOptions {
+        sent,
+        internal_domains: config.internal_domains.clone(),
+        ..import::ImportOptions::default()
+    };
+    let report = import::import_paths(
+        store,
+        Arc::new(MailParser::default()),
+        Arc::new(SystemClock),
+        &mailbox,
+        &options,
+        paths,
+    )
+    .await?;
+    println!(
+        "imported into {mailbox}: {} files, {} messages: {} captured, {} matched, \
+         {} proposals, {} duplicates, {} errors in {:.2} s ({:.0} messages/s)",
+        report.files,
+        report.messages,
+        report.captured,
+        report.matched,
+        report.proposals,
+        report.duplicates,
+        report.errors,
+        report.elapsed.as_secs_f64(),
+        report.messages_per_second()
+    );
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

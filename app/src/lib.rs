@@ -8,6 +8,7 @@ pub mod config;
 pub mod directory;
 pub mod http;
 pub mod ops;
+pub mod import;
 pub mod schedulers;
 pub mod shutdown;
 pub mod state;

@@ -1,5 +1,6 @@
 //! Capture: turning Gmail messages into stored email (R-CAP-2 … R-CAP-7).
 
+mod pipeline;
 mod redact;
 mod sync;
 
@@ -10,6 +11,7 @@ use mailroom_ports::records::{CaptureRequest, EmailContent, EmailHeader, ParsedM
 
 use crate::matching::Matcher;
 
+pub use pipeline::{Captured, capture_parsed, matcher_for};
 pub use redact::{gmail_error_text, parse_error_text, store_error_text};
 pub use sync::{SyncConfig, SyncError, SyncReport, SyncService};
 

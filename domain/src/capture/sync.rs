@@ -18,9 +18,9 @@ use mailroom_ports::records::{EmailAccount, SyncRecord, SyncState};
 use mailroom_ports::{AccountId, Clock, Domain, Store, StoreError};
 use tracing::{info, instrument, warn};
 
-use super::build_capture;
-use super::redact::{gmail_error_text, parse_error_text, store_error_text};
-use crate::matching::{Matcher, OwnAddresses};
+use super::pipeline::{Captured, capture_parsed, matcher_for};
+use super::redact::{gmail_error_text, store_error_text};
+use crate::matching::Matcher;
 
 /// How the sync runs; one value for the whole service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,12 +339,7 @@ where
         account: &EmailAccount,
         report: &mut SyncReport,
     ) -> Result<String, SyncError> {
-        let own = self.store.own_addresses().await?;
-        let directory = self.store.match_directory().await?;
-        let matcher = Matcher::new(
-            directory,
-            OwnAddresses::new(own, self.config.internal_domains.iter().cloned()),
-        );
+        let matcher = matcher_for(self.store.as_ref(), &self.config.internal_domains).await?;
 
         let Some(start) = account.history_id.as_deref() else {
             let (cursor, _listed) = self.full_sync(account, &matcher, report).await?;
@@ -576,23 +571,20 @@ where
         {
             return Ok(Outcome::NotCaptured);
         }
-        let now = self.clock.now();
-        match self.parser.parse(&raw.raw) {
-            Ok(parsed) => {
-                let request = build_capture(account.id, &raw, parsed, matcher, now);
-                let matched = !request.links.is_empty();
-                self.store.capture(request).await?;
-                Ok(Outcome::Captured { matched })
-            }
-            Err(error) => {
-                let text = parse_error_text(&error);
-                warn!(gmail_message_id = %id, error = %text, "message skipped: it could not be parsed");
-                self.store
-                    .record_capture_error(account.id, &id, &text, now)
-                    .await?;
-                Ok(Outcome::Unparsable)
-            }
-        }
+        let parsed = self.parser.parse(&raw.raw);
+        let captured = capture_parsed(
+            self.store.as_ref(),
+            account.id,
+            &raw,
+            parsed,
+            matcher,
+            self.clock.now(),
+        )
+        .await?;
+        Ok(match captured {
+            Captured::Stored { matched, .. } => Outcome::Captured { matched },
+            Captured::Unparsable => Outcome::Unparsable,
+        })
     }
 }
 
