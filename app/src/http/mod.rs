@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod auth;
+pub mod console;
 pub mod digest;
 pub mod directory;
 pub mod drafts;
@@ -47,15 +48,17 @@ pub fn openapi_json() -> String {
     service().spec()
 }
 
-/// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`.
+/// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, and the
+/// web console at `/` (any other non-API path).
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
     let api = service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    Route::new()
+    let routes = Route::new()
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .nest("/", api)
+        .nest("/", api);
+    console::WithConsole(routes)
         .data(state)
         .catch_all_error(error::json_error)
         .with(Tracing)
