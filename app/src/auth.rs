@@ -27,9 +27,15 @@ pub struct Claims {
 pub enum TokenRejected {
     #[error("the token has expired")]
     Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
     #[error("the token is not valid")]
     Invalid,
 }
+
+/// Clock skew tolerated between the token's issuer and this service, on
+/// `exp`, `nbf` and `iat`.
+pub const LEEWAY_S: u64 = 30;
 
 /// Signs a token for `email` valid for `ttl` from `now`.
 pub fn mint(
@@ -52,12 +58,22 @@ pub fn mint(
     )?)
 }
 
-/// Checks the signature and expiry; returns the claims.
+/// Checks the signature, `exp`, `nbf` (when present) and `iat` (when
+/// present), each with [`LEEWAY_S`] of skew; returns the claims.
+///
+/// A token issued in the future is refused like one not valid yet: its
+/// issuer's clock is off by more than the leeway, so its `exp` is off by as
+/// much and it would live longer than the issuer meant.
 pub fn verify(secret: &JwtSecret, token: &str) -> Result<Claims, TokenRejected> {
+    verify_at(secret, token, jiff::Timestamp::now())
+}
+
+fn verify_at(secret: &JwtSecret, token: &str, now: Timestamp) -> Result<Claims, TokenRejected> {
     let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = 5;
+    validation.leeway = LEEWAY_S;
+    validation.validate_nbf = true;
     validation.set_required_spec_claims(&["exp", "sub"]);
-    jsonwebtoken::decode::<Claims>(
+    let claims = jsonwebtoken::decode::<Claims>(
         token,
         &DecodingKey::from_secret(secret.expose()),
         &validation,
@@ -65,8 +81,14 @@ pub fn verify(secret: &JwtSecret, token: &str) -> Result<Claims, TokenRejected> 
     .map(|data| data.claims)
     .map_err(|e| match e.kind() {
         jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenRejected::Expired,
+        jsonwebtoken::errors::ErrorKind::ImmatureSignature => TokenRejected::NotYetValid,
         _ => TokenRejected::Invalid,
-    })
+    })?;
+    let leeway = i64::try_from(LEEWAY_S).unwrap_or(i64::MAX);
+    if claims.iat > now.as_second().saturating_add(leeway) {
+        return Err(TokenRejected::NotYetValid);
+    }
+    Ok(claims)
 }
 
 /// Parses `30m`, `1h`, `7d` or plain seconds.
@@ -157,6 +179,42 @@ mod tests {
         )
         .unwrap();
         assert_eq!(verify(&s, &token).unwrap().sub, "ann@fund.com");
+    }
+
+    fn signed(s: &JwtSecret, claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(s.expose()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn nbf_and_iat_in_the_future_are_refused_beyond_the_leeway() {
+        let s = secret("abcd");
+        let now = Timestamp::now().as_second();
+        let leeway = LEEWAY_S as i64;
+        let check = |claims: serde_json::Value| verify(&s, &signed(&s, claims));
+        let base = |extra: (&str, i64)| {
+            let mut v = serde_json::json!({"sub": "ann@fund.com", "exp": now + 3600});
+            v[extra.0] = extra.1.into();
+            v
+        };
+        assert_eq!(
+            check(base(("nbf", now + 3 * leeway))),
+            Err(TokenRejected::NotYetValid)
+        );
+        assert!(
+            check(base(("nbf", now + leeway / 3))).is_ok(),
+            "within the leeway"
+        );
+        assert!(check(base(("nbf", now - 60))).is_ok());
+        assert_eq!(
+            check(base(("iat", now + 3 * leeway))),
+            Err(TokenRejected::NotYetValid)
+        );
+        assert!(check(base(("iat", now + leeway / 3))).is_ok());
     }
 
     #[test]

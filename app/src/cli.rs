@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `token`, `directory import`, `openapi`.
+//! The command line: `serve`, `migrate`, `token`, `directory import`, `bench`, `openapi`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +10,7 @@ use mailroom_ports::EmailAddress;
 use crate::config::Config;
 use crate::http::error::DisplayChain;
 use crate::wiring::{self, Overrides};
-use crate::{auth, directory, http, schedulers, telemetry};
+use crate::{auth, directory, http, schedulers, shutdown, telemetry};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: DirectoryCommand,
     },
+    /// Benchmarks: seed a realistic database, time the activity list and the digest.
+    Bench {
+        #[command(subcommand)]
+        command: crate::bench::BenchCommand,
+    },
     /// Print the OpenAPI document (or write it to a file).
     Openapi {
         #[arg(long)]
@@ -64,6 +69,9 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Openapi { out } = &cli.command {
         return print_openapi(out.as_deref());
+    }
+    if let Command::Bench { command } = cli.command {
+        return run_bench(command);
     }
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -84,6 +92,24 @@ pub fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mailroom: {}", DisplayChain(e.as_ref()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Benchmarks need no service configuration beyond the database URL.
+fn run_bench(command: crate::bench::BenchCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("mailroom: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::bench::run(command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mailroom bench: {}", DisplayChain(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -152,7 +178,9 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Openapi { .. } => unreachable!("handled before the runtime starts"),
+        Command::Openapi { .. } | Command::Bench { .. } => {
+            unreachable!("handled before the runtime starts")
+        }
     }
 }
 
@@ -170,22 +198,58 @@ fn console_link(bind: std::net::SocketAddr, token: &str) -> String {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Bound first, so a taken address fails before any "listening" line
+    // and before the database is touched.
+    let listener = http::server::bind(config.bind).await?;
     let state = wiring::build(&config, Overrides::default()).await?;
-    let listener = poem::listener::TcpListener::bind(config.bind);
     tracing::info!(bind = %config.bind, "mailroom listening; API docs at /docs");
-    let server = poem::Server::new(listener).run(http::routes(state.clone()));
+
+    let grace = config.http.connections.shutdown_grace;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let on_signal = {
+        let state = state.clone();
+        async move {
+            let signal = shutdown::signal().await;
+            tracing::info!(
+                signal,
+                grace_s = grace.as_secs(),
+                "stopping: no new connections or cycles; in-flight requests, a sync's current batch and a digest send may finish"
+            );
+            if let Some(sync) = &state.sync {
+                sync.stop();
+            }
+            let _ = stop_tx.send(true);
+        }
+    };
+    let work = async {
+        tokio::join!(
+            http::server::serve(
+                listener,
+                http::routes_with(state.clone(), config.http.requests),
+                config.http.connections,
+                shutdown::stopped(stop_rx.clone()),
+            ),
+            schedulers::digest_loop(state.clone(), stop_rx.clone()),
+            schedulers::sync_loop(state.clone(), config.sync_interval, stop_rx.clone()),
+        )
+    };
+    let deadline = async {
+        shutdown::stopped(stop_rx.clone()).await;
+        // The server bounds its own wait by the grace; this bounds the
+        // schedulers' last cycle, with a little room for the server's logs.
+        tokio::time::sleep(grace + std::time::Duration::from_secs(1)).await;
+    };
+    let signal_task = tokio::spawn(on_signal);
     tokio::select! {
-        r = server => {
-            r.context("the HTTP server stopped")?;
-            tracing::warn!("the HTTP server stopped");
+        (served, (), ()) = work => {
+            served.context("the HTTP server stopped")?;
+            tracing::info!("mailroom stopped");
         }
-        () = schedulers::digest_loop(state.clone()) => tracing::warn!("the digest scheduler stopped"),
-        () = schedulers::sync_loop(state.clone(), config.sync_interval) => tracing::warn!("the sync scheduler stopped"),
-        r = tokio::signal::ctrl_c() => {
-            r.context("failed to listen for ctrl-c")?;
-            tracing::info!("shutting down");
-        }
+        () = deadline => tracing::warn!(
+            "the grace period is over with work still running; it is cut (a digest claim or mailbox lease expires on its own)"
+        ),
     }
+    signal_task.abort();
     Ok(())
 }
 

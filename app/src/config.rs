@@ -13,6 +13,9 @@ use std::time::Duration;
 use jiff::tz::TimeZone;
 use mailroom_ports::{Domain, EmailAddress};
 
+use crate::http::edge::RequestLimits;
+use crate::http::server::ConnectionLimits;
+
 /// A configuration value that is present but unusable.
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {reason}")]
@@ -130,6 +133,8 @@ pub struct Config {
     /// default when neither Gmail nor SMTP is configured).
     pub outbox_dir: Option<PathBuf>,
     pub log_format: LogFormat,
+    /// Connection and request limits, and the stop's grace period.
+    pub http: HttpSettings,
     /// Why a feature is off, for the log and `/healthz`.
     pub notes: Vec<String>,
 }
@@ -157,10 +162,13 @@ impl Config {
                 "expected a sqlite:// or postgres:// URL",
             ));
         }
-        let bind = get("MAILROOM_BIND")
+        let bind: SocketAddr = get("MAILROOM_BIND")
             .unwrap_or_else(|| "127.0.0.1:8080".into())
             .parse()
             .map_err(|_| bad("MAILROOM_BIND", "expected host:port, e.g. 127.0.0.1:8080"))?;
+        if bind.port() == 0 {
+            return Err(bad("MAILROOM_BIND", "the port must be from 1 to 65535"));
+        }
 
         let jwt_secret = match get("CRM_JWT_SECRET") {
             Some(s) if s.len() < 32 => {
@@ -236,7 +244,11 @@ impl Config {
                 let port = get("SMTP_PORT")
                     .map(|p| {
                         p.parse::<u16>()
-                            .map_err(|_| bad("SMTP_PORT", "expected a port number"))
+                            .ok()
+                            .filter(|&port| port != 0)
+                            .ok_or_else(|| {
+                                bad("SMTP_PORT", "expected a port number from 1 to 65535")
+                            })
                     })
                     .transpose()?
                     .unwrap_or(default_port);
@@ -305,6 +317,8 @@ impl Config {
             Some(_) => return Err(bad("MAILROOM_LOG_FORMAT", "expected plain or json")),
         };
 
+        let http = HttpSettings::from_env(&get)?;
+
         Ok(Self {
             database_url,
             bind,
@@ -323,7 +337,49 @@ impl Config {
             sync_backfill_days,
             outbox_dir,
             log_format,
+            http,
             notes,
+        })
+    }
+}
+
+/// The HTTP server's limits, each from its own variable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpSettings {
+    pub connections: ConnectionLimits,
+    pub requests: RequestLimits,
+}
+
+impl HttpSettings {
+    fn from_env(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let c = ConnectionLimits::default();
+        let r = RequestLimits::default();
+        let secs = |var, default: Duration| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_secs(positive(get, var, default.as_secs())?))
+        };
+        let size = |var, default: usize| -> Result<usize, ConfigError> {
+            usize::try_from(positive(get, var, default as u64)?).map_err(|_| bad(var, "too large"))
+        };
+        Ok(Self {
+            connections: ConnectionLimits {
+                max_connections: size("MAILROOM_MAX_CONNECTIONS", c.max_connections)?,
+                header_timeout: secs("MAILROOM_HEADER_TIMEOUT_S", c.header_timeout)?,
+                shutdown_grace: secs("MAILROOM_SHUTDOWN_GRACE_S", c.shutdown_grace)?,
+            },
+            requests: RequestLimits {
+                max_body_bytes: size("MAILROOM_MAX_BODY_BYTES", r.max_body_bytes)?,
+                max_directory_bytes: size("MAILROOM_MAX_DIRECTORY_BYTES", r.max_directory_bytes)?,
+                body_timeout: secs("MAILROOM_BODY_TIMEOUT_S", r.body_timeout)?,
+                max_query_value_chars: size(
+                    "MAILROOM_MAX_QUERY_VALUE_CHARS",
+                    r.max_query_value_chars,
+                )?,
+                slow_request: Duration::from_millis(positive(
+                    get,
+                    "MAILROOM_SLOW_REQUEST_MS",
+                    u64::try_from(r.slow_request.as_millis()).unwrap_or(u64::MAX),
+                )?),
+            },
         })
     }
 }
@@ -390,9 +446,15 @@ mod tests {
             ("MAILROOM_BIND", "nowhere"),
             ("CRM_JWT_SECRET", "short"),
             ("SYNC_INTERVAL_S", "0"),
+            ("SMTP_PORT", "0"),
+            ("SMTP_PORT", "70000"),
+            ("MAILROOM_BIND", "127.0.0.1:0"),
+            ("MAILROOM_MAX_BODY_BYTES", "0"),
+            ("MAILROOM_SHUTDOWN_GRACE_S", "soon"),
+            ("MAILROOM_HEADER_TIMEOUT_S", "-1"),
         ] {
             let mut e = env(&[(k, v)]);
-            if k == "SMTP_TLS" {
+            if k.starts_with("SMTP_") {
                 e.insert("SMTP_HOST".into(), "localhost".into());
                 e.insert("SMTP_FROM".into(), "digest@fund.com".into());
             }

@@ -8,7 +8,33 @@ use mailroom_ports::records::DirectoryUpdate;
 /// Checks a JSON value: unknown fields, wrong types, bad emails or domains,
 /// and an unknown role are refused with a message naming the place.
 pub fn parse_update_value(value: serde_json::Value) -> Result<DirectoryUpdate, String> {
-    serde_json::from_value(value).map_err(|e| format!("the directory is not valid: {e}"))
+    match serde_json::from_value(value.clone()) {
+        Ok(update) => Ok(update),
+        Err(e) => {
+            tracing::debug!(error = %e, "directory refused");
+            Err(format!("the directory is not valid: {}", locate(&value)))
+        }
+    }
+}
+
+/// Names the first entry that does not parse (`users[3]`), never its
+/// content: the parser's own text quotes the offending value.
+fn locate(value: &serde_json::Value) -> String {
+    use mailroom_ports::records::{DirectoryContact, DirectoryInvestor, DirectoryUser};
+    fn first_bad<T: serde::de::DeserializeOwned>(
+        value: &serde_json::Value,
+        key: &str,
+    ) -> Option<String> {
+        let items = value.get(key)?.as_array()?;
+        items
+            .iter()
+            .position(|item| serde_json::from_value::<T>(item.clone()).is_err())
+            .map(|i| format!("{key}[{i}] has a missing, unknown or malformed field"))
+    }
+    first_bad::<DirectoryUser>(value, "users")
+        .or_else(|| first_bad::<DirectoryInvestor>(value, "investors"))
+        .or_else(|| first_bad::<DirectoryContact>(value, "contacts"))
+        .unwrap_or_else(|| "expected an object with the lists users, investors and contacts".into())
 }
 
 /// Reads and checks a directory file.
@@ -39,7 +65,16 @@ mod tests {
             serde_json::json!({"investors": [{"id": 1, "name": "X", "domains": ["not a domain"]}]}),
             serde_json::json!({"surprise": []}),
         ] {
-            assert!(parse_update_value(bad.clone()).is_err(), "{bad}");
+            let err = parse_update_value(bad.clone()).expect_err("refused");
+            for quoted in ["nope", "owner", "one", "not a domain", "surprise"] {
+                assert!(!err.contains(quoted), "{err} echoes the input");
+            }
         }
+        let err = parse_update_value(serde_json::json!({"users": [
+            {"email": "a@b.com", "display_name": "A", "role": "admin", "is_active": true},
+            {"email": "nope", "display_name": "B", "role": "admin", "is_active": true},
+        ]}))
+        .unwrap_err();
+        assert!(err.contains("users[1]"), "{err}");
     }
 }

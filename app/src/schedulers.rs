@@ -1,45 +1,62 @@
 //! The loops `mailroom serve` runs beside the HTTP server. Each loop is
-//! trivial: the decisions live in the services' `run_once`.
+//! trivial: the decisions live in the services' `run_once`. A stop ends a
+//! loop between cycles; a cycle under way is left to finish (the sync's own
+//! stop flag ends it at its next batch boundary).
 
 use std::time::Duration;
 
+use mailroom_domain::capture::SyncError;
+use tokio::sync::watch;
 use tokio::time::{MissedTickBehavior, interval};
 
 use crate::http::error::DisplayChain;
+use crate::shutdown::stopped;
 use crate::state::AppState;
 
-/// The digest scheduler (R-DIG-4): one cycle every 60 s, forever.
-pub async fn digest_loop(state: AppState) {
+/// The digest scheduler (R-DIG-4): one cycle every 60 s until `stop`.
+pub async fn digest_loop(state: AppState, stop: watch::Receiver<bool>) {
     let mut tick = interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(stop.clone()) => break,
+        }
         match state.digest.run_once().await {
             Ok(outcome) => tracing::debug!(?outcome, "digest cycle"),
             Err(e) => tracing::error!(error = %DisplayChain(&e), "digest cycle failed"),
         }
     }
+    tracing::info!("the digest scheduler stopped");
 }
 
-/// The capture scheduler (R-CAP-2): every mailbox every `every`; returns at
-/// once when Gmail is not configured.
-pub async fn sync_loop(state: AppState, every: Duration) {
+/// The capture scheduler (R-CAP-2): every mailbox every `every` until
+/// `stop`; idle when Gmail is not configured.
+pub async fn sync_loop(state: AppState, every: Duration, stop: watch::Receiver<bool>) {
     let Some(sync) = state.sync.clone() else {
         tracing::info!("the sync scheduler is off: Gmail is not configured");
-        std::future::pending::<()>().await;
+        stopped(stop).await;
         return;
     };
     let mut tick = interval(every);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(stop.clone()) => break,
+        }
         for (account, result) in sync.run_once().await {
             match result {
                 Ok(report) => tracing::info!(account = account.0, ?report, "mailbox synced"),
+                Err(SyncError::Busy) => {
+                    tracing::debug!(account = account.0, "mailbox skipped: a sync is running")
+                }
+                Err(SyncError::Stopped) => {}
                 Err(e) => {
                     tracing::warn!(account = account.0, error = %DisplayChain(&e), "mailbox sync failed")
                 }
             }
         }
     }
+    tracing::info!("the sync scheduler stopped");
 }

@@ -34,6 +34,8 @@ pub struct AppState {
     /// `None` when Google is not configured.
     pub sync: Option<Arc<Syncs>>,
     pub features: Arc<Features>,
+    /// Readiness and the admin-only status details.
+    pub ops: Arc<crate::ops::Ops>,
 }
 
 /// Whether each optional piece is on, and why not, for the log and `/healthz`.

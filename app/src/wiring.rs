@@ -32,6 +32,7 @@ use mailroom_ports::{
 };
 
 use crate::config::{Config, JwtSecret, SmtpTlsMode};
+use crate::ops::Ops;
 use crate::state::{AppState, Feature, Features};
 
 /// Parts a test may replace; production passes `Overrides::default()`.
@@ -108,6 +109,7 @@ pub async fn build_with_store(
 ) -> anyhow::Result<AppState> {
     let clock: Arc<dyn Clock> = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let holder = overrides.holder.unwrap_or_else(replica_name);
+    let store_for_ops = store.clone();
     let store_dyn: Arc<dyn Store> = store;
     let jwt = jwt_secret(config, store_dyn.as_ref()).await?;
     let http = reqwest::Client::builder()
@@ -123,31 +125,28 @@ pub async fn build_with_store(
         api_base: config.gmail_api_base.clone(),
         ..overrides.gmail.unwrap_or_default()
     };
-    let (tokens, gmail_feature): (Option<Arc<dyn TokenProvider>>, Feature) = match &config
-        .google_service_account_file
-    {
-        None => (None, Feature::off("GOOGLE_SERVICE_ACCOUNT_FILE is not set")),
-        Some(path) => match load_key(path) {
-            // Google checks the assertion's iat/exp against its own clock, so
-            // tokens are minted on the real time even when the app's clock is
-            // overridden.
-            Ok(key) => (
-                Some(Arc::new(DwdTokenProvider::new(
-                    key,
-                    http.clone(),
-                    token_clock,
-                ))),
-                Feature::on("the service-account key is loaded"),
-            ),
-            Err(e) => {
-                tracing::error!(error = %e, "Gmail is off: the service-account key is unusable");
-                (
-                    None,
-                    Feature::off(format!("the service-account key is unusable: {e}")),
-                )
-            }
-        },
-    };
+    let (tokens, gmail_feature): (Option<Arc<dyn TokenProvider>>, Feature) =
+        match &config.google_service_account_file {
+            None => (None, Feature::off("GOOGLE_SERVICE_ACCOUNT_FILE is not set")),
+            Some(path) => match load_key(path) {
+                // Google checks the assertion's iat/exp against its own clock, so
+                // tokens are minted on the real time even when the app's clock is
+                // overridden.
+                Ok(key) => (
+                    Some(Arc::new(DwdTokenProvider::new(
+                        key,
+                        http.clone(),
+                        token_clock,
+                    ))),
+                    Feature::on("the service-account key is loaded"),
+                ),
+                // A key that is configured but unusable is a wrong value, not a
+                // missing feature: the service stops rather than run without Gmail.
+                Err(e) => anyhow::bail!(
+                    "GOOGLE_SERVICE_ACCOUNT_FILE: the service-account key is unusable: {e}"
+                ),
+            },
+        };
 
     let mut chain: Vec<(TransportKind, Arc<dyn MailTransport>)> = Vec::new();
     let mut transports = Vec::new();
@@ -161,7 +160,8 @@ pub async fn build_with_store(
                 Arc::new(OutboxTransport::new(dir.clone(), from)),
             ));
             transports.push("outbox".to_string());
-            Feature::on(format!("mail is written to {}", dir.display()))
+            // The folder itself is shown to admins only (getStatus).
+            Feature::on("mail is written to the outbox folder as .eml files")
         }
         None => Feature::off("MAILROOM_OUTBOX_DIR is not set"),
     };
@@ -198,10 +198,7 @@ pub async fn build_with_store(
                     transports.push("smtp".to_string());
                     smtp_feature = Feature::on("SMTP is configured");
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "SMTP is off");
-                    smtp_feature = Feature::off("the SMTP settings are unusable; see the log");
-                }
+                Err(e) => anyhow::bail!("SMTP_HOST: the SMTP settings are unusable: {e}"),
             }
         }
     } else if config.smtp.is_some() {
@@ -229,13 +226,7 @@ pub async fn build_with_store(
                     // The URL itself stays out: `/healthz` is public.
                     Feature::on("SPARK_BASE_URL is configured"),
                 ),
-                Err(e) => {
-                    tracing::error!(error = %e, "Spark is off");
-                    (
-                        Arc::new(NoNarrator),
-                        Feature::off("the Spark settings are unusable; see the log"),
-                    )
-                }
+                Err(e) => anyhow::bail!("SPARK_BASE_URL: the Spark settings are unusable: {e}"),
             }
         }
     };
@@ -321,6 +312,7 @@ pub async fn build_with_store(
         drafts,
         sync,
         features: Arc::new(features),
+        ops: Arc::new(Ops::new(store_for_ops, config)),
     })
 }
 

@@ -223,6 +223,8 @@ where
             account_id: sighting.account_id,
             created_by: actor.id,
             gmail_draft_id: created.draft_id.clone(),
+            thread_id: created.thread_id.clone(),
+            reply_all: req.reply_all,
             to: draft.to.clone(),
             cc: draft.cc.clone(),
             subject: draft.subject.clone(),
@@ -606,6 +608,8 @@ mod tests {
         assert_eq!(records[0].account_id, AccountId(2));
         assert_eq!(records[0].created_by, UserId(2));
         assert_eq!(records[0].gmail_draft_id, "d-1");
+        assert_eq!(records[0].thread_id, "thread-2");
+        assert!(records[0].reply_all);
     }
 
     #[test]

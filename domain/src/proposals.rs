@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use mailroom_ports::reads::{Page, PageRequest, ProposalQuery};
 use mailroom_ports::records::{Decision, Proposal, ProposalStatus, Role, User};
 use mailroom_ports::{Clock, ProposalId, Store, StoreError};
 use tracing::instrument;
@@ -106,6 +107,30 @@ where
         }
         let visible_to = (actor.role != Role::Admin).then_some(actor.id);
         Ok(self.store.list_proposals(status, visible_to).await?)
+    }
+
+    /// One page of [`ProposalService::list`], with the same visibility.
+    ///
+    /// # Errors
+    /// As [`ProposalService::list`].
+    pub async fn page(
+        &self,
+        actor: &User,
+        status: Option<ProposalStatus>,
+        page: PageRequest,
+    ) -> Result<Page<Proposal>, ProposalError> {
+        if !actor.is_active {
+            return Err(ProposalError::Forbidden);
+        }
+        let visible_to = (actor.role != Role::Admin).then_some(actor.id);
+        Ok(self
+            .store
+            .proposal_page(ProposalQuery {
+                status,
+                visible_to,
+                page,
+            })
+            .await?)
     }
 
     /// Applies `decision` and returns the proposal as stored afterwards.
@@ -452,6 +477,51 @@ mod tests {
         block_on(service.list(&user(1, Role::Admin, true), Some(ProposalStatus::Pending))).unwrap();
         block_on(service.list(&user(2, Role::Member, true), None)).unwrap();
         let err = block_on(service.list(&user(3, Role::Member, false), None)).unwrap_err();
+        assert!(matches!(err, ProposalError::Forbidden), "{err:?}");
+    }
+
+    #[test]
+    fn a_page_of_proposals_has_the_same_visibility_as_the_list() {
+        let mut store = MockStore::new();
+        let page = PageRequest::first(10);
+        store
+            .expect_proposal_page()
+            .with(eq(ProposalQuery {
+                status: Some(ProposalStatus::Pending),
+                visible_to: None,
+                page,
+            }))
+            .times(1)
+            .returning(|_| {
+                Ok(Page {
+                    items: vec![],
+                    next: None,
+                })
+            });
+        store
+            .expect_proposal_page()
+            .with(eq(ProposalQuery {
+                status: None,
+                visible_to: Some(UserId(2)),
+                page,
+            }))
+            .times(1)
+            .returning(|_| {
+                Ok(Page {
+                    items: vec![],
+                    next: None,
+                })
+            });
+        let service = ProposalService::new(Arc::new(store), clock());
+
+        block_on(service.page(
+            &user(1, Role::Admin, true),
+            Some(ProposalStatus::Pending),
+            page,
+        ))
+        .unwrap();
+        block_on(service.page(&user(2, Role::Member, true), None, page)).unwrap();
+        let err = block_on(service.page(&user(3, Role::Member, false), None, page)).unwrap_err();
         assert!(matches!(err, ProposalError::Forbidden), "{err:?}");
     }
 }

@@ -24,6 +24,8 @@ mod m20250601_000002_mail;
 mod m20250601_000003_workflow;
 mod m20250601_000004_digest;
 mod m20251125_000005_digest_capture_window;
+mod m20261201_000006_activity_search;
+mod m20261201_000007_read_side;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20250601_000003_workflow::Migration),
             Box::new(m20250601_000004_digest::Migration),
             Box::new(m20251125_000005_digest_capture_window::Migration),
+            Box::new(m20261201_000006_activity_search::Migration),
+            Box::new(m20261201_000007_read_side::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod gmail;
 pub mod ids;
 pub mod llm;
 pub mod parse;
+pub mod reads;
 pub mod records;
 pub mod store;
 pub mod transport;

@@ -305,7 +305,7 @@ pub struct ActivityCursor {
 }
 
 /// Filters of the email-activity search; all optional but `limit`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ActivityQuery {
     pub investor_id: Option<InvestorId>,
     pub account_id: Option<AccountId>,
@@ -313,6 +313,10 @@ pub struct ActivityQuery {
     pub q: Option<String>,
     pub limit: u32,
     pub cursor: Option<ActivityCursor>,
+    /// Only email sent at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only email sent before this time.
+    pub until: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -483,6 +487,9 @@ pub struct DraftRecord {
     pub account_id: AccountId,
     pub created_by: UserId,
     pub gmail_draft_id: String,
+    /// The Gmail thread the draft was created in.
+    pub thread_id: String,
+    pub reply_all: bool,
     pub to: Vec<EmailAddress>,
     pub cc: Vec<EmailAddress>,
     pub subject: String,

@@ -6,6 +6,9 @@ use jiff::civil::Date;
 
 use crate::address::EmailAddress;
 use crate::ids::{AccountId, ActivityId, EmailId, ProposalId, UserId};
+use crate::reads::{
+    CaptureErrorEntry, DigestSendEntry, DraftEntry, EmailDetail, Page, PageRequest, ProposalQuery,
+};
 use crate::records::{
     ActivityPage, ActivityQuery, CaptureOutcome, CaptureRequest, Decision, DigestClaim, DigestRow,
     DigestSendLog, DigestState, DirectoryCounts, DirectoryUpdate, DraftRecord, EmailAccount,
@@ -155,6 +158,41 @@ pub trait Store: Send + Sync {
 
     /// The admin search: matched-only, live-only, newest first.
     async fn query_activity(&self, query: ActivityQuery) -> Result<ActivityPage, StoreError>;
+
+    // ------------------------------------------------------------ read side
+
+    /// One email as the activity detail shows it, under the list's rules.
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when there is no such email, when it is linked
+    /// to no investor (unmatched mail is metadata only), or when none of its
+    /// sightings is live.
+    async fn email_detail(&self, email_id: EmailId) -> Result<EmailDetail, StoreError>;
+
+    /// The digest send log, newest first (keyset: `at`, id).
+    async fn digest_sends(&self, page: PageRequest) -> Result<Page<DigestSendEntry>, StoreError>;
+
+    /// A mailbox's capture errors, most recent first (keyset: `at`, id).
+    ///
+    /// # Errors
+    /// MUST return `NotFound` when there is no such mailbox.
+    async fn capture_errors(
+        &self,
+        id: AccountId,
+        page: PageRequest,
+    ) -> Result<Page<CaptureErrorEntry>, StoreError>;
+
+    /// Drafts made, newest first (keyset: `created_at`, id); `created_by`
+    /// limits them to one user's (`None`: all).
+    async fn list_drafts(
+        &self,
+        created_by: Option<UserId>,
+        page: PageRequest,
+    ) -> Result<Page<DraftEntry>, StoreError>;
+
+    /// Proposals as [`Store::list_proposals`] filters them, one page at a
+    /// time, newest email first (keyset: the email's `sent_at`, proposal id).
+    async fn proposal_page(&self, query: ProposalQuery) -> Result<Page<Proposal>, StoreError>;
 
     // ------------------------------------------------------------ proposals
 

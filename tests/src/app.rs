@@ -12,7 +12,6 @@ use mailroom_app::wiring::{self, Overrides};
 use mailroom_ports::Clock;
 use mailroom_ports::EmailAddress;
 use mailroom_ports::records::{DirectoryUpdate, DirectoryUser, Role};
-use poem::listener::{Acceptor, Listener, TcpListener};
 
 use crate::db::TestDb;
 
@@ -136,17 +135,21 @@ pub async fn spawn_app_full(
     let clock = TestClock::new("2026-11-24T12:00:00Z".parse().expect("a timestamp"));
     let state = build_state_with(&config, clock.clone(), "test-replica", gmail).await;
 
-    let acceptor = TcpListener::bind("127.0.0.1:0")
-        .into_acceptor()
+    // The production server loop, so connection limits and timeouts apply.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let addr = acceptor.local_addr()[0]
-        .as_socket_addr()
-        .copied()
-        .expect("a socket address");
-    let routes = mailroom_app::http::routes(state.clone());
+    let addr = listener.local_addr().expect("a socket address");
+    let routes = mailroom_app::http::routes_with(state.clone(), config.http.requests);
+    let limits = config.http.connections;
     let server = tokio::spawn(async move {
-        let _ = poem::Server::new_with_acceptor(acceptor).run(routes).await;
+        let _ = mailroom_app::http::server::serve(
+            listener,
+            routes,
+            limits,
+            std::future::pending::<()>(),
+        )
+        .await;
     });
     TestApp {
         base: format!("http://{addr}"),

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use mailroom_app::config::JwtSecret;
 use mailroom_ports::records::Role;
 use mailroom_tests::app::{TEST_JWT_SECRET, TestApp, spawn_app};
+use mailroom_tests::db::seed;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -72,7 +73,37 @@ fn endpoints() -> Vec<Endpoint> {
             None,
             false,
         ),
+        ep(Method::GET, "/api/me", None, false),
+        // Email 1 and mailbox 1 are seeded by `seed_read_side`.
+        ep(Method::GET, "/api/email/activity/1", None, true),
+        ep(Method::GET, "/api/admin/digest/sends", None, true),
+        ep(Method::GET, "/api/email/accounts/1/errors", None, true),
+        ep(Method::GET, "/api/email/drafts", None, false),
+        // getStatus
+        ep(Method::GET, "/api/admin/status", None, true),
     ]
+}
+
+/// A matched, live email (id 1) in a mailbox (id 1) of the member, so the
+/// read-side routes that name one answer 200 to an admin.
+async fn seed_read_side(app: &TestApp) {
+    let store = &app.state.store;
+    store.upsert_directory(seed::directory()).await.unwrap();
+    let member = seed::addr("member@fund.com");
+    let mailbox = store.create_account(&member, &member).await.unwrap().id;
+    let msg = seed::Msg::new(
+        "m1@acme.com",
+        "lee@acme.com",
+        &["member@fund.com"],
+        "2025-06-01T09:00:00Z",
+    )
+    .link(seed::ACME, Some(seed::LEE), "lee@acme.com");
+    let email = store
+        .capture(msg.seen_by(mailbox, "g1", false))
+        .await
+        .unwrap()
+        .email_id;
+    assert_eq!((mailbox.0, email.0), (1, 1), "seeded ids");
 }
 
 async fn call(app: &TestApp, e: &Endpoint, token: Option<&str>) -> (StatusCode, Value) {
@@ -105,6 +136,7 @@ async fn every_endpoint_answers_the_auth_matrix() {
         ("gone@fund.com", Role::Admin, false),
     ])
     .await;
+    seed_read_side(&app).await;
     let wrong_secret = JwtSecret::new("another-secret-another-secret-another-000".into());
     let bad_signature = mailroom_app::auth::mint(
         &wrong_secret,
@@ -191,6 +223,9 @@ async fn healthz_and_the_docs_need_no_token() {
     assert_eq!(health["database"], "ok");
     assert_eq!(health["outbox"]["enabled"], true);
     assert_eq!(health["gmail"]["enabled"], false);
+    // getReadiness
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
     let docs = app.http.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(docs.status(), StatusCode::OK);
     let unknown = app

@@ -27,6 +27,8 @@ fn query() -> ActivityQuery {
         q: None,
         limit: 50,
         cursor: None,
+        since: None,
+        until: None,
     }
 }
 

@@ -41,6 +41,8 @@ fn everything() -> ActivityQuery {
         q: None,
         limit: 50,
         cursor: None,
+        since: None,
+        until: None,
     }
 }
 

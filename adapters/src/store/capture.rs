@@ -93,8 +93,8 @@ pub(crate) async fn capture(
     let new_sighting = exec(
         &txn,
         "INSERT INTO email_account_messages (account_id, email_id, gmail_message_id, \
-         gmail_thread_id, labels_json, is_sent, deleted_at, captured_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) \
+         gmail_thread_id, labels_json, is_sent, deleted_at, captured_at, sent_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, (SELECT sent_at FROM emails WHERE id = $2)) \
          ON CONFLICT (account_id, gmail_message_id) DO NOTHING",
         vec![
             request.account_id.0.into(),
@@ -126,7 +126,8 @@ pub(crate) async fn capture(
         exec(
             &txn,
             "INSERT INTO email_investor_links (email_id, investor_id, contact_id, contact_key, \
-             matched_address) VALUES ($1, $2, $3, $4, $5) \
+             matched_address, sent_at) \
+             VALUES ($1, $2, $3, $4, $5, (SELECT sent_at FROM emails WHERE id = $1)) \
              ON CONFLICT (email_id, investor_id, contact_key) DO NOTHING",
             vec![
                 email_id.into(),

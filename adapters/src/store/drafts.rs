@@ -65,7 +65,8 @@ pub(crate) async fn record_draft(
     exec(
         db,
         "INSERT INTO drafts (email_id, account_id, created_by, gmail_draft_id, to_json, cc_json, \
-         subject, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         subject, created_at, thread_id, reply_all) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         vec![
             draft.email_id.0.into(),
             draft.account_id.0.into(),
@@ -75,6 +76,8 @@ pub(crate) async fn record_draft(
             to_json(&draft.cc)?.into(),
             draft.subject.into(),
             sql::ts(draft.created_at),
+            draft.thread_id.into(),
+            draft.reply_all.into(),
         ],
     )
     .await?;

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult};
 
+use mailroom_ports::reads::{Keyset, Page, ProposalQuery};
 use mailroom_ports::records::{Decision, Direction, Proposal, ProposalStatus};
 use mailroom_ports::{ActivityId, ContactId, EmailId, InvestorId, ProposalId, StoreError, UserId};
 
 use super::activity::OUTBOUND_SQL;
+use super::paging::{after_clause, effective_limit, empty, finish, order_and_limit};
 use super::sql::{self, Params, Row, commit, exec, one, write_txn};
 
 fn proposal_select() -> String {
@@ -29,27 +31,11 @@ pub(crate) async fn list_proposals(
     visible_to: Option<UserId>,
 ) -> Result<Vec<Proposal>, StoreError> {
     let mut p = Params::default();
-    let mut filters = Vec::new();
-    if let Some(status) = status {
-        filters.push(format!("p.status = {}", p.bind(status.as_str())));
-    }
-    if let Some(user) = visible_to {
-        filters.push(format!(
-            "EXISTS (SELECT 1 FROM email_account_messages s JOIN email_accounts a \
-             ON a.id = s.account_id WHERE s.email_id = p.email_id AND s.deleted_at IS NULL \
-             AND a.user_id = {})",
-            p.bind(user.0)
-        ));
-    }
-    let filter = if filters.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", filters.join(" AND "))
-    };
+    let filter = filters(&mut p, status, visible_to);
     let rows = sql::all(
         db,
         &format!(
-            "{}{filter} ORDER BY e.sent_at DESC, e.id DESC, p.id",
+            "{} WHERE 1 = 1{filter} ORDER BY e.sent_at DESC, e.id DESC, p.id",
             proposal_select()
         ),
         p.values,
@@ -61,6 +47,52 @@ pub(crate) async fn list_proposals(
         .collect::<Result<Vec<_>, _>>()?;
     attach_owners(db, &mut proposals).await?;
     Ok(proposals)
+}
+
+pub(crate) async fn proposal_page(
+    db: &DatabaseConnection,
+    query: ProposalQuery,
+) -> Result<Page<Proposal>, StoreError> {
+    let Some(limit) = effective_limit(query.page) else {
+        return Ok(empty());
+    };
+    let mut p = Params::default();
+    let filter = filters(&mut p, query.status, query.visible_to);
+    let after = after_clause(&mut p, "e.sent_at", "p.id", query.page.after);
+    let order = order_and_limit(&mut p, "e.sent_at", "p.id", limit);
+    let rows = sql::all(
+        db,
+        &format!("{} WHERE 1 = 1{filter}{after}{order}", proposal_select()),
+        p.values,
+    )
+    .await?;
+    let proposals = rows
+        .iter()
+        .map(proposal_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut page = finish(proposals, limit, |p| Keyset {
+        at: p.sent_at,
+        id: p.id.0,
+    });
+    attach_owners(db, &mut page.items).await?;
+    Ok(page)
+}
+
+/// ` AND …` for the status and visibility filters of both lists.
+fn filters(p: &mut Params, status: Option<ProposalStatus>, visible_to: Option<UserId>) -> String {
+    let mut filter = String::new();
+    if let Some(status) = status {
+        filter.push_str(&format!(" AND p.status = {}", p.bind(status.as_str())));
+    }
+    if let Some(user) = visible_to {
+        filter.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM email_account_messages s JOIN email_accounts a \
+             ON a.id = s.account_id WHERE s.email_id = p.email_id AND s.deleted_at IS NULL \
+             AND a.user_id = {})",
+            p.bind(user.0)
+        ));
+    }
+    filter
 }
 
 pub(crate) async fn get_proposal<C: ConnectionTrait>(

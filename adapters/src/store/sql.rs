@@ -201,21 +201,6 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-/// The SQL text that makes a `LIKE` pattern match `needle` literally,
-/// lower-cased and wrapped in `%`; pair it with `ESCAPE '\'`.
-pub(crate) fn like_pattern(needle: &str) -> String {
-    let mut out = String::with_capacity(needle.len() + 2);
-    out.push('%');
-    for c in needle.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,11 +213,5 @@ mod tests {
         assert_eq!(ts_text(fraction), "2024-05-01T12:00:00.500000Z");
         assert!(ts_text(whole) < ts_text(fraction));
         assert_eq!(parse_ts(&ts_text(fraction)).unwrap(), fraction);
-    }
-
-    #[test]
-    fn like_patterns_match_wildcards_literally() {
-        assert_eq!(like_pattern("Q3 Update"), "%q3 update%");
-        assert_eq!(like_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
     }
 }

@@ -3,15 +3,17 @@
 
 use mailroom_domain::capture::{SyncError, SyncReport};
 use mailroom_ports::records::EmailAccount;
-use mailroom_ports::{AccountId, EmailAddress};
+use mailroom_ports::{AccountId, EmailAddress, StoreError};
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::{ApiError, DisplayChain};
+use crate::http::error::{ApiError, DisplayChain, ErrorBody};
+use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
+use crate::http::views::CaptureErrorList;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -77,8 +79,9 @@ fn entry(a: EmailAccount) -> AccountEntry {
 }
 
 fn address(field: &str, value: &str) -> Result<EmailAddress, ApiError> {
+    // The parser's error quotes the value; the answer names the field only.
     EmailAddress::parse(value)
-        .map_err(|e| ApiError::unprocessable("invalid", format!("{field}: {e}")))
+        .map_err(|_| ApiError::unprocessable("invalid", format!("{field} is not an email address")))
 }
 
 impl From<SyncError> for ApiError {
@@ -86,7 +89,20 @@ impl From<SyncError> for ApiError {
         match e {
             SyncError::NotFound => ApiError::not_found("mailbox not found"),
             SyncError::Disabled => ApiError::conflict("the mailbox is disabled"),
-            SyncError::Busy => ApiError::conflict("the mailbox is being synced right now"),
+            // A second request while a run is under way is refused rather
+            // than joined: the run may belong to another replica (nothing to
+            // join there), and a full backfill can take minutes, longer than
+            // a caller should hold a request open. The caller polls the
+            // mailbox list for the run's outcome instead.
+            SyncError::Busy => ApiError::Conflict(Json(ErrorBody {
+                error: "sync_running".into(),
+                message: "a sync of this mailbox is running; its outcome shows in the mailbox list"
+                    .into(),
+            })),
+            SyncError::Stopped => ApiError::unavailable(
+                "shutting_down",
+                "the service is stopping; try again shortly",
+            ),
             SyncError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "sync failed");
                 ApiError::bad_gateway(
@@ -179,5 +195,35 @@ impl AccountsApi {
             .as_ref()
             .ok_or_else(|| ApiError::unavailable("not_configured", "Gmail is not configured"))?;
         Ok(Json(sync_result(sync.sync_account(AccountId(id.0)).await?)))
+    }
+
+    /// A mailbox's capture errors, most recent first: the messages that
+    /// could not be captured, with a fixed text per kind of failure.
+    #[oai(
+        path = "/api/email/accounts/:id/errors",
+        method = "get",
+        operation_id = "listEmailAccountErrors"
+    )]
+    async fn list_errors(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        id: Path<i64>,
+        /// 1–200, default 50.
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<CaptureErrorList>, ApiError> {
+        auth.admin()?;
+        let page = paging::page_request(List::CaptureErrors, limit.0, cursor.0.as_deref())?;
+        let errors = state
+            .store
+            .capture_errors(AccountId(id.0), page)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => ApiError::not_found("mailbox not found"),
+                other => other.into(),
+            })?;
+        Ok(Json(errors.into()))
     }
 }

@@ -1,16 +1,19 @@
 //! The admin's email-activity search (SPEC §6 Email activity): matched-only,
 //! live-only, newest first, keyset-paginated.
 
+use mailroom_ports::reads::Keyset;
 use mailroom_ports::records::{ActivityCursor, ActivityItem, ActivityQuery, Direction};
-use mailroom_ports::{AccountId, EmailId, InvestorId};
+use mailroom_ports::{AccountId, EmailId, InvestorId, StoreError};
 use poem::web::Data;
-use poem_openapi::param::Query;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
 use crate::http::error::ApiError;
+use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
+use crate::http::views::EmailActivityDetail;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -64,7 +67,8 @@ pub struct InvestorOption {
     pub name: String,
 }
 
-const MAX_LIMIT: u32 = 200;
+/// The longest free-text search accepted; longer is refused with 422.
+const MAX_Q_CHARS: usize = 500;
 
 /// Parses `inbound` / `outbound`.
 pub fn parse_direction(s: &str) -> Result<Direction, ApiError> {
@@ -77,20 +81,28 @@ pub fn parse_direction(s: &str) -> Result<Direction, ApiError> {
     }
 }
 
-fn encode_cursor(c: ActivityCursor) -> String {
-    format!("{}.{}", c.sent_at.as_microsecond(), c.email_id.0)
+fn encode_cursor(c: ActivityCursor) -> Option<String> {
+    paging::next_cursor(
+        List::Activity,
+        Some(Keyset {
+            at: c.sent_at,
+            id: c.email_id.0,
+        }),
+    )
 }
 
-fn decode_cursor(s: &str) -> Result<ActivityCursor, ApiError> {
-    let bad = || ApiError::bad_request("cursor is not one this API returned");
-    let (micros, id) = s.split_once('.').ok_or_else(bad)?;
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let id: i64 = id.parse().map_err(|_| bad())?;
-    let sent_at = jiff::Timestamp::from_microsecond(micros).map_err(|_| bad())?;
-    Ok(ActivityCursor {
-        sent_at,
-        email_id: EmailId(id),
-    })
+fn decode_cursor(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<(u32, Option<ActivityCursor>), ApiError> {
+    let page = paging::page_request(List::Activity, limit, cursor)?;
+    Ok((
+        page.limit,
+        page.after.map(|k| ActivityCursor {
+            sent_at: k.at,
+            email_id: EmailId(k.id),
+        }),
+    ))
 }
 
 fn entry(item: ActivityItem) -> ActivityEntry {
@@ -143,13 +155,21 @@ impl ActivityApi {
         /// 1–200, default 50.
         limit: Query<Option<u32>>,
         cursor: Query<Option<String>>,
+        /// Only email sent at or after this time (RFC 3339).
+        since: Query<Option<ApiTimestamp>>,
+        /// Only email sent before this time (RFC 3339).
+        until: Query<Option<ApiTimestamp>>,
     ) -> Result<Json<ActivityResponse>, ApiError> {
         auth.admin()?;
-        let limit = limit.0.unwrap_or(50);
-        if limit == 0 || limit > MAX_LIMIT {
-            return Err(ApiError::bad_request(format!(
-                "limit must be from 1 to {MAX_LIMIT}"
-            )));
+        let (limit, cursor) = decode_cursor(limit.0, cursor.0.as_deref())?;
+        if q.0
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_Q_CHARS)
+        {
+            return Err(ApiError::unprocessable(
+                "invalid",
+                format!("q may be at most {MAX_Q_CHARS} characters"),
+            ));
         }
         let query = ActivityQuery {
             investor_id: investor_id.0.map(InvestorId),
@@ -157,12 +177,17 @@ impl ActivityApi {
             direction: direction.0.as_deref().map(parse_direction).transpose()?,
             q: q.0.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
             limit,
-            cursor: cursor.0.as_deref().map(decode_cursor).transpose()?,
+            cursor,
+            since: since.0.map(|t| t.0),
+            until: until.0.map(|t| t.0),
         };
+        if matches!((query.since, query.until), (Some(s), Some(u)) if s >= u) {
+            return Err(ApiError::bad_request("since must be before until"));
+        }
         let page = state.store.query_activity(query).await?;
         Ok(Json(ActivityResponse {
             items: page.items.into_iter().map(entry).collect(),
-            next_cursor: page.next_cursor.map(encode_cursor),
+            next_cursor: page.next_cursor.and_then(encode_cursor),
         }))
     }
 
@@ -184,6 +209,32 @@ impl ActivityApi {
                 .collect(),
         ))
     }
+
+    /// One investor-linked, live email in full: headers, body, attachment
+    /// names, investors and matched contacts, the mailboxes that hold it and
+    /// its thread. Unmatched or deleted email is not found.
+    #[oai(
+        path = "/api/email/activity/:email_id",
+        method = "get",
+        operation_id = "getEmailActivity"
+    )]
+    async fn email(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        email_id: Path<i64>,
+    ) -> Result<Json<EmailActivityDetail>, ApiError> {
+        auth.admin()?;
+        let detail = state
+            .store
+            .email_detail(EmailId(email_id.0))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound(_) => ApiError::not_found("email not found"),
+                other => other.into(),
+            })?;
+        Ok(Json(detail.into()))
+    }
 }
 
 #[cfg(test)]
@@ -191,13 +242,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_cursor_survives_the_round_trip_and_garbage_is_refused() {
+    fn an_activity_cursor_survives_the_round_trip_and_garbage_is_refused() {
         let c = ActivityCursor {
             sent_at: "2026-11-24T10:00:00.123456Z".parse().unwrap(),
             email_id: EmailId(42),
         };
-        assert_eq!(decode_cursor(&encode_cursor(c)).unwrap(), c);
-        assert!(decode_cursor("abc").is_err());
-        assert!(decode_cursor("1.x").is_err());
+        let encoded = encode_cursor(c).unwrap();
+        assert_eq!(decode_cursor(None, Some(&encoded)).unwrap(), (50, Some(c)));
+        assert!(decode_cursor(None, Some("abc")).is_err());
+        assert!(decode_cursor(None, Some("1.x")).is_err());
     }
 }

@@ -12,7 +12,9 @@ use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
 use crate::http::error::{ApiError, DisplayChain};
+use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
+use crate::http::views::DigestSendList;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -230,5 +232,26 @@ impl DigestApi {
             email_count: d.email_count,
             investor_count: d.investor_count,
         }))
+    }
+
+    /// The digest send log, newest first: when, why, the window, the
+    /// transport, how many admins, and the error kind (never its text).
+    #[oai(
+        path = "/api/admin/digest/sends",
+        method = "get",
+        operation_id = "listDigestSends"
+    )]
+    async fn list_sends(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// 1–200, default 50.
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<DigestSendList>, ApiError> {
+        auth.admin()?;
+        let page = paging::page_request(List::DigestSends, limit.0, cursor.0.as_deref())?;
+        Ok(Json(state.store.digest_sends(page).await?.into()))
     }
 }

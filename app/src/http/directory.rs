@@ -6,7 +6,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
-use crate::http::auth::BearerAuth;
+use crate::http::auth::AdminAuth;
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
@@ -109,10 +109,9 @@ impl DirectoryApi {
     async fn put(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        _admin: AdminAuth,
         body: Json<DirectoryBody>,
     ) -> Result<Json<DirectoryCountsBody>, ApiError> {
-        auth.admin()?;
         let update = body.0.into_update()?;
         Ok(Json(state.store.upsert_directory(update).await?.into()))
     }

@@ -2,13 +2,17 @@
 //! thread for a human to send. Nothing here can send.
 
 use mailroom_domain::drafts::{DraftError, DraftRequest};
+use mailroom_ports::records::Role;
 use mailroom_ports::{AccountId, EmailId};
 use poem::web::Data;
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
 use crate::http::error::{ApiError, DisplayChain};
+use crate::http::paging::{self, List};
+use crate::http::views::DraftList;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -97,5 +101,28 @@ impl DraftsApi {
             cc: d.cc.iter().map(|a| a.to_string()).collect(),
             subject: d.subject,
         }))
+    }
+
+    /// The reply drafts mailroom created, newest first: who, which email,
+    /// when, the Gmail draft id. Members see their own; admins see all.
+    #[oai(
+        path = "/api/email/drafts",
+        method = "get",
+        operation_id = "listDrafts"
+    )]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        auth: BearerAuth,
+        /// 1–200, default 50.
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> Result<Json<DraftList>, ApiError> {
+        let page = paging::page_request(List::Drafts, limit.0, cursor.0.as_deref())?;
+        let created_by = (auth.0.role != Role::Admin).then_some(auth.0.id);
+        Ok(Json(
+            state.store.list_drafts(created_by, page).await?.into(),
+        ))
     }
 }

@@ -86,7 +86,32 @@ impl ApiError {
 }
 
 fn bad_request(err: poem::Error) -> ApiError {
-    ApiError::bad_request(err.to_string())
+    ApiError::bad_request(parse_error_text(&err))
+}
+
+/// A fixed text for a request poem could not parse. poem's own texts quote
+/// the offending value, which must never come back to the client; the
+/// parameter's name comes from our schema, so it may.
+pub fn parse_error_text(err: &poem::Error) -> String {
+    use poem_openapi::error::{
+        ContentTypeError, ParseMultipartError, ParseParamError, ParsePathError,
+        ParseRequestPayloadError,
+    };
+    tracing::debug!(error = %err, "request refused by the parser");
+    if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        format!("the query parameter `{}` is missing or not valid", e.name)
+    } else if let Some(e) = err.downcast_ref::<ParsePathError>() {
+        format!("the path parameter `{}` is not valid", e.name)
+    } else if err.is::<ParseRequestPayloadError>() || err.is::<ParseMultipartError>() {
+        "the request body is not JSON of the shape this operation expects".into()
+    } else if err.is::<ContentTypeError>() {
+        "the request body must be sent as application/json".into()
+    } else {
+        err.status()
+            .canonical_reason()
+            .unwrap_or("the request could not be parsed")
+            .to_lowercase()
+    }
 }
 
 /// Turns any error poem raised before a handler ran (no route, no auth
@@ -115,7 +140,7 @@ pub async fn json_error(err: poem::Error) -> Response {
         tracing::error!(error = %err, "request failed");
         "the request could not be completed; see the server log".to_string()
     } else {
-        err.to_string()
+        parse_error_text(&err)
     };
     let mut resp = Json(ErrorBody {
         error: code.into(),

@@ -1,22 +1,33 @@
-//! `GET /healthz`: is the database reachable, and which features are on.
+//! Health for load balancers and operators: `GET /healthz` (public: ok or
+//! degraded per feature, 503 when the database is down), `GET /readyz`
+//! (public: database reachable and migrated) and `GET /api/admin/status`
+//! (admins: the details, redacted of secrets). Public answers never carry a
+//! path, a URL or an error text.
 
 use poem::web::Data;
 use poem_openapi::payload::Json;
-use poem_openapi::{Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use crate::http::auth::AdminAuth;
+use crate::http::error::ApiError;
+use crate::ops::{ConfigSummary, Readiness};
 use crate::state::{AppState, Feature};
 
 #[derive(Tags)]
 enum Tag {
-    /// Liveness and configuration.
+    /// Liveness, readiness and status.
     Health,
 }
 
 pub struct HealthApi;
 
+/// Seconds a client should wait before asking again while the database is down.
+const RETRY_AFTER_S: u64 = 5;
+
 #[derive(Debug, Object)]
 pub struct FeatureStatus {
     pub enabled: bool,
+    /// A fixed sentence: why the feature is on or off.
     pub detail: String,
 }
 
@@ -25,6 +36,7 @@ pub struct Health {
     /// `ok`, or `degraded` when the database does not answer.
     pub status: String,
     pub version: String,
+    /// `ok` or `unavailable`.
     pub database: String,
     pub gmail: FeatureStatus,
     pub smtp: FeatureStatus,
@@ -34,7 +46,65 @@ pub struct Health {
     pub transports: Vec<String>,
 }
 
-fn status(f: &Feature) -> FeatureStatus {
+#[derive(Debug, ApiResponse)]
+pub enum HealthResponse {
+    /// The database answers.
+    #[oai(status = 200)]
+    Ok(Json<Health>),
+    /// The database does not answer; the body says what still works.
+    #[oai(status = 503)]
+    Degraded(Json<Health>, #[oai(header = "Retry-After")] u64),
+}
+
+#[derive(Debug, Object)]
+pub struct ReadinessBody {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// `ok` or `unavailable`.
+    pub database: String,
+    /// `ok`, `pending`, or `unknown` while the database does not answer.
+    pub migrations: String,
+}
+
+#[derive(Debug, ApiResponse)]
+pub enum ReadinessResponse {
+    /// Ready to take traffic.
+    #[oai(status = 200)]
+    Ready(Json<ReadinessBody>),
+    /// Not ready: the database does not answer or is not migrated.
+    #[oai(status = 503)]
+    NotReady(Json<ReadinessBody>, #[oai(header = "Retry-After")] u64),
+}
+
+#[derive(Debug, Object)]
+pub struct DatabaseStatus {
+    /// `ok`, `unavailable` or `migrations_pending`.
+    pub status: String,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// Migrations this binary has that the database lacks; null when the
+    /// database does not answer.
+    pub pending_migrations: Option<u64>,
+    /// Why the database does not answer (no credentials); null when it does.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Object)]
+pub struct ServiceStatus {
+    pub version: String,
+    pub started_at: String,
+    pub uptime_s: i64,
+    pub database: DatabaseStatus,
+    pub gmail: FeatureStatus,
+    pub smtp: FeatureStatus,
+    pub outbox: FeatureStatus,
+    pub spark: FeatureStatus,
+    pub transports: Vec<String>,
+    /// The configuration in use, without secrets.
+    pub config: ConfigSummary,
+}
+
+fn feature(f: &Feature) -> FeatureStatus {
     FeatureStatus {
         enabled: f.enabled,
         detail: f.detail.clone(),
@@ -43,20 +113,95 @@ fn status(f: &Feature) -> FeatureStatus {
 
 #[OpenApi(tag = "Tag::Health")]
 impl HealthApi {
-    /// Liveness, database reachability and the features in use.
-    #[oai(path = "/healthz", method = "get")]
-    async fn healthz(&self, state: Data<&AppState>) -> Json<Health> {
+    /// Liveness, database reachability and the features in use (no token).
+    #[oai(path = "/healthz", method = "get", operation_id = "getHealth")]
+    async fn healthz(&self, state: Data<&AppState>) -> HealthResponse {
         let db_ok = state.store.get_setting("healthz").await.is_ok();
         let f = &state.features;
-        Json(Health {
+        let body = Json(Health {
             status: if db_ok { "ok" } else { "degraded" }.into(),
             version: env!("CARGO_PKG_VERSION").into(),
             database: if db_ok { "ok" } else { "unavailable" }.into(),
-            gmail: status(&f.gmail),
-            smtp: status(&f.smtp),
-            outbox: status(&f.outbox),
-            spark: status(&f.spark),
+            gmail: feature(&f.gmail),
+            smtp: feature(&f.smtp),
+            outbox: feature(&f.outbox),
+            spark: feature(&f.spark),
             transports: f.transports.clone(),
-        })
+        });
+        if db_ok {
+            HealthResponse::Ok(body)
+        } else {
+            HealthResponse::Degraded(body, RETRY_AFTER_S)
+        }
+    }
+
+    /// Readiness: the database answers and has every migration (no token).
+    #[oai(path = "/readyz", method = "get", operation_id = "getReadiness")]
+    async fn readyz(&self, state: Data<&AppState>) -> ReadinessResponse {
+        let (database, migrations) = match state.ops.readiness().await {
+            Readiness::Ready => {
+                return ReadinessResponse::Ready(Json(ReadinessBody {
+                    status: "ready".into(),
+                    database: "ok".into(),
+                    migrations: "ok".into(),
+                }));
+            }
+            Readiness::MigrationsPending(_) => ("ok", "pending"),
+            Readiness::DatabaseUnavailable(_) => ("unavailable", "unknown"),
+        };
+        ReadinessResponse::NotReady(
+            Json(ReadinessBody {
+                status: "not_ready".into(),
+                database: database.into(),
+                migrations: migrations.into(),
+            }),
+            RETRY_AFTER_S,
+        )
+    }
+
+    /// The service's details for admins: database, features, configuration
+    /// (secrets left out).
+    #[oai(path = "/api/admin/status", method = "get", operation_id = "getStatus")]
+    async fn status(
+        &self,
+        state: Data<&AppState>,
+        _admin: AdminAuth,
+    ) -> Result<Json<ServiceStatus>, ApiError> {
+        let ops = &state.ops;
+        let database = match ops.readiness().await {
+            Readiness::Ready => db_status("ok", ops, Some(0), None),
+            Readiness::MigrationsPending(n) => {
+                db_status("migrations_pending", ops, Some(n as u64), None)
+            }
+            Readiness::DatabaseUnavailable(e) => db_status("unavailable", ops, None, Some(e)),
+        };
+        let f = &state.features;
+        let uptime_s = jiff::Timestamp::now().as_second() - ops.started.as_second();
+        Ok(Json(ServiceStatus {
+            version: env!("CARGO_PKG_VERSION").into(),
+            started_at: ops.started.to_string(),
+            uptime_s,
+            database,
+            gmail: feature(&f.gmail),
+            smtp: feature(&f.smtp),
+            outbox: feature(&f.outbox),
+            spark: feature(&f.spark),
+            transports: f.transports.clone(),
+            config: ops.summary.clone(),
+        }))
+    }
+}
+
+fn db_status(
+    status: &str,
+    ops: &crate::ops::Ops,
+    pending: Option<u64>,
+    error: Option<String>,
+) -> DatabaseStatus {
+    DatabaseStatus {
+        status: status.into(),
+        backend: ops.summary.database_backend.clone(),
+        pending_migrations: pending,
+        error,
     }
 }

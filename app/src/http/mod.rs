@@ -7,12 +7,16 @@ pub mod console;
 pub mod digest;
 pub mod directory;
 pub mod drafts;
+pub mod edge;
 pub mod error;
 pub mod health;
+pub mod me;
+pub mod paging;
 pub mod proposals;
+pub mod server;
 pub mod types;
+pub mod views;
 
-use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
@@ -26,6 +30,7 @@ type Apis = (
     drafts::DraftsApi,
     accounts::AccountsApi,
     directory::DirectoryApi,
+    me::MeApi,
 );
 
 fn service() -> OpenApiService<Apis, ()> {
@@ -37,6 +42,7 @@ fn service() -> OpenApiService<Apis, ()> {
         drafts::DraftsApi,
         accounts::AccountsApi,
         directory::DirectoryApi,
+        me::MeApi,
     );
     OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION")).description(
         "The email side of the fund's CRM: capture, proposals, drafts and the daily admin digest.",
@@ -49,8 +55,13 @@ pub fn openapi_json() -> String {
 }
 
 /// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, and the
-/// web console at `/` (any other non-API path).
+/// web console at `/` (any other non-API path), with the default request limits.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
+    routes_with(state, edge::RequestLimits::default())
+}
+
+/// [`routes`] with the configured request limits.
+pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoint + 'static {
     let api = service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
@@ -61,5 +72,6 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
     console::WithConsole(routes)
         .data(state)
         .catch_all_error(error::json_error)
-        .with(Tracing)
+        .around(move |ep, req| edge::check_input(ep, req, limits))
+        .around(move |ep, req| edge::log_request(ep, req, limits.slow_request))
 }

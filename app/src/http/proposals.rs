@@ -11,6 +11,7 @@ use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
 use crate::http::error::ApiError;
+use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::state::AppState;
 
@@ -41,6 +42,8 @@ pub struct ProposalEntry {
 #[derive(Debug, Object)]
 pub struct ProposalList {
     pub items: Vec<ProposalEntry>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -120,11 +123,17 @@ impl ProposalsApi {
         state: Data<&AppState>,
         auth: BearerAuth,
         status: Query<Option<String>>,
+        /// 1–200, default 50.
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
     ) -> Result<Json<ProposalList>, ApiError> {
         let status = status.0.as_deref().map(parse_status).transpose()?;
-        let items = state.proposals.list(&auth.0, status).await?;
+        let page = paging::page_request(List::Proposals, limit.0, cursor.0.as_deref())?;
+        let page = state.proposals.page(&auth.0, status, page).await?;
         Ok(Json(ProposalList {
-            items: items.into_iter().map(entry).collect(),
+            items: page.items.into_iter().map(entry).collect(),
+            next_cursor: paging::next_cursor(List::Proposals, page.next),
         }))
     }
 

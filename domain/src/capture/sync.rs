@@ -6,7 +6,8 @@
 //! skipped and the store deduplicates captures.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt, stream};
@@ -81,6 +82,10 @@ pub enum SyncError {
     Disabled,
     #[error("another sync of this mailbox is running")]
     Busy,
+    /// The service is stopping: the run ended between two batches, after
+    /// the last one was committed; the cursor is unchanged.
+    #[error("the service is stopping")]
+    Stopped,
     #[error("Gmail call failed")]
     Gmail(#[from] GmailError),
     #[error("store call failed")]
@@ -94,6 +99,26 @@ pub struct SyncService<S: ?Sized, R: ?Sized, P: ?Sized, C: ?Sized> {
     parser: Arc<P>,
     clock: Arc<C>,
     config: SyncConfig,
+    /// Mailboxes a run of this process is syncing. The store lease keeps
+    /// other replicas out, but it is re-entrant for this replica (a run
+    /// renews its own lease), so two runs of one process need this too.
+    running: Mutex<HashSet<AccountId>>,
+    stopping: AtomicBool,
+}
+
+/// Marks a mailbox as being synced by this process until dropped.
+struct RunGuard<'a> {
+    running: &'a Mutex<HashSet<AccountId>>,
+    id: AccountId,
+}
+
+impl Drop for RunGuard<'_> {
+    fn drop(&mut self) {
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.id);
+    }
 }
 
 impl<S, R, P, C> SyncService<S, R, P, C>
@@ -116,6 +141,42 @@ where
             parser,
             clock,
             config,
+            running: Mutex::new(HashSet::new()),
+            stopping: AtomicBool::new(false),
+        }
+    }
+
+    /// Asks every run to end at its next batch boundary (after committing
+    /// the batch it is on) and refuses new runs with `Stopped`.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a run of this process is syncing `id` right now.
+    pub fn is_running(&self, id: AccountId) -> bool {
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&id)
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Claims `id` for this process, or `Busy` when a run already has it.
+    fn claim(&self, id: AccountId) -> Result<RunGuard<'_>, SyncError> {
+        let mut running = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if running.insert(id) {
+            Ok(RunGuard {
+                running: &self.running,
+                id,
+            })
+        } else {
+            Err(SyncError::Busy)
         }
     }
 
@@ -133,7 +194,11 @@ where
                 return Vec::new();
             }
         };
-        let mut results: Vec<_> = stream::iter(accounts.into_iter().filter(|a| a.enabled))
+        // A mailbox a request is syncing is skipped, not reported Busy.
+        let due = accounts
+            .into_iter()
+            .filter(|a| a.enabled && !self.is_running(a.id));
+        let mut results: Vec<_> = stream::iter(due)
             .map(|account| async move { (account.id, self.sync_account(account.id).await) })
             .buffer_unordered(self.config.account_concurrency.max(1))
             .collect()
@@ -146,10 +211,15 @@ where
     ///
     /// # Errors
     /// `NotFound`/`Disabled` for a missing or disabled mailbox, `Busy` when
-    /// another run holds the lease; `Gmail`/`Store` when the run stopped (the
-    /// error is recorded on the mailbox, the cursor is unchanged).
+    /// another run (of this process or another replica) has the mailbox;
+    /// `Stopped` when the service is stopping; `Gmail`/`Store` when the run
+    /// stopped (the error is recorded on the mailbox, the cursor is
+    /// unchanged).
     #[instrument(skip_all, fields(account_id = %id))]
     pub async fn sync_account(&self, id: AccountId) -> Result<SyncReport, SyncError> {
+        if self.is_stopping() {
+            return Err(SyncError::Stopped);
+        }
         let account = match self.store.get_account(id).await {
             Ok(account) => account,
             Err(StoreError::NotFound(_)) => return Err(SyncError::NotFound),
@@ -158,6 +228,9 @@ where
         if !account.enabled {
             return Err(SyncError::Disabled);
         }
+        // The in-process claim comes first, so a second run here never
+        // touches the lease the first one holds (nor releases it).
+        let _guard = self.claim(id)?;
         self.renew_lease(id).await?;
 
         let result = self.run_leased(&account).await;
@@ -174,8 +247,12 @@ where
     /// keeps it however long it takes.
     ///
     /// # Errors
-    /// `Busy` when another replica holds an unexpired lease.
+    /// `Busy` when another replica holds an unexpired lease; `Stopped` when
+    /// the service is stopping (this is the batch boundary a stop waits for).
     async fn renew_lease(&self, id: AccountId) -> Result<(), SyncError> {
+        if self.is_stopping() {
+            return Err(SyncError::Stopped);
+        }
         let now = self.clock.now();
         let lease = SignedDuration::try_from(self.config.lease).unwrap_or(SignedDuration::MAX);
         let until = now.saturating_add(lease).unwrap_or(Timestamp::MAX);
@@ -219,6 +296,21 @@ where
                     .await?;
                 info!(?report, "mailbox synced");
                 Ok(report)
+            }
+            Err(SyncError::Stopped) => {
+                // Not a failure of the mailbox: the next run redoes the
+                // window from the unchanged cursor.
+                info!(?report, "mailbox sync paused: the service is stopping");
+                let record = SyncRecord {
+                    history_id: None,
+                    state: SyncState::Idle,
+                    last_error: account.last_error.clone(),
+                    at: self.clock.now(),
+                };
+                if let Err(e) = self.store.record_sync(account.id, record).await {
+                    warn!(error = %store_error_text(&e), "could not record the paused sync");
+                }
+                Err(SyncError::Stopped)
             }
             Err(error) => {
                 let text = match &error {
