@@ -40,6 +40,10 @@ enum Command {
         /// How long it is valid: 30m, 1h, 7d or seconds.
         #[arg(long, default_value = "1h")]
         ttl: String,
+        /// Print a sign-in link for the web console (the token rides in the
+        /// URL fragment, which browsers never send to a server).
+        #[arg(long)]
+        link: bool,
     },
     /// The CRM directory mirror.
     Directory {
@@ -171,7 +175,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
             println!("database migrated");
             Ok(())
         }
-        Command::Token { email, ttl } => {
+        Command::Token { email, ttl, link } => {
             let email = EmailAddress::parse(&email).context("--email")?;
             let ttl = auth::parse_ttl(&ttl)
                 .map_err(anyhow::Error::msg)
@@ -188,10 +192,12 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
                 }
                 Some(_) => {}
             }
-            println!(
-                "{}",
-                auth::mint(&secret, email.as_str(), ttl, jiff::Timestamp::now())?
-            );
+            let token = auth::mint(&secret, email.as_str(), ttl, jiff::Timestamp::now())?;
+            if link {
+                println!("{}", console_link(config.bind, &token));
+            } else {
+                println!("{token}");
+            }
             Ok(())
         }
         Command::Directory {
@@ -259,6 +265,19 @@ async fn capture_import(
     Ok(())
 }
 
+/// The console's sign-in URL on `bind`: an unspecified address (0.0.0.0, ::)
+/// is reached on loopback.
+fn console_link(bind: std::net::SocketAddr, token: &str) -> String {
+    let mut addr = bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    format!("http://{addr}/#token={token}")
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     // Bound first, so a taken address fails before any "listening" line
     // and before the database is touched.
@@ -313,4 +332,19 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     signal_task.abort();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::console_link;
+
+    #[test]
+    fn the_link_carries_the_token_in_the_fragment_on_a_reachable_address() {
+        let l = console_link("127.0.0.1:8080".parse().unwrap(), "a.b.c");
+        assert_eq!(l, "http://127.0.0.1:8080/#token=a.b.c");
+        let l = console_link("0.0.0.0:9000".parse().unwrap(), "t");
+        assert_eq!(l, "http://127.0.0.1:9000/#token=t");
+        let l = console_link("[::]:9000".parse().unwrap(), "t");
+        assert_eq!(l, "http://[::1]:9000/#token=t");
+    }
 }

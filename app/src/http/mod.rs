@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod auth;
+pub mod console;
 pub mod digest;
 pub mod directory;
 pub mod drafts;
@@ -183,10 +184,8 @@ fn cors(origins: &[String]) -> Cors {
         .allow_credentials(false)
         .max_age(600)
 }
-
-
-/// Every route: the API, `/openapi.json`, and Swagger UI at `/docs`, with
-/// the default request limits.
+/// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, and the
+/// web console at `/` (any other non-API path), with the default request limits.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
     routes_with(state, edge::RequestLimits::default())
 }
@@ -203,10 +202,11 @@ pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoin
             .body(document.clone())
     });
     let docs = api.swagger_ui();
-    Route::new()
+    let routes = Route::new()
         .at("/openapi.json", spec)
         .nest("/docs", docs)
-        .nest("/", api)
+        .nest("/", api);
+    console::WithConsole(routes)
         .data(state)
         .catch_all_error(error::json_error)
         .around(move |ep, req| edge::check_input(ep, req, limits))

@@ -1,0 +1,82 @@
+// The one place the console meets the API: the generated client, a bearer
+// token from sessionStorage, and a uniform failure type.
+import { client } from '@mailroom/client/client.gen';
+
+const TOKEN_KEY = 'mailroom.token';
+
+export function token(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function signOut(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/** Moves `#token=...` from the URL into sessionStorage and strips it. */
+export function takeTokenFromUrl(): void {
+  const m = /^#token=([A-Za-z0-9._-]+)$/.exec(window.location.hash);
+  if (m && m[1]) {
+    sessionStorage.setItem(TOKEN_KEY, m[1]);
+    history.replaceState(null, '', window.location.pathname + window.location.search);
+  }
+}
+
+/** The signed-in email, read from the token's payload (display only). */
+export function tokenEmail(): string | null {
+  const t = token();
+  const part = t?.split('.')[1];
+  if (!part) return null;
+  try {
+    const json: unknown = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
+    if (json && typeof json === 'object' && 'sub' in json && typeof json.sub === 'string') return json.sub;
+  } catch {
+    return null;
+  }
+  return null;
+}
+
+let onUnauthorized: () => void = () => {};
+
+export function setupClient(unauthorized: () => void): void {
+  onUnauthorized = unauthorized;
+  client.setConfig({ baseUrl: window.location.origin, auth: () => token() ?? undefined });
+}
+
+export class ApiFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Result<T> = { data?: T; error?: unknown; response?: Response };
+
+/** Awaits a client call: the data, or an ApiFailure (401 signs out). */
+export async function call<T>(p: Promise<Result<T>>): Promise<T> {
+  let r: Result<T>;
+  try {
+    r = await p;
+  } catch {
+    throw new ApiFailure(0, 'network', 'The service could not be reached.');
+  }
+  const status = r.response?.status ?? 0;
+  if (r.error !== undefined || !r.response?.ok) {
+    const e = r.error;
+    const code = e && typeof e === 'object' && 'error' in e && typeof e.error === 'string' ? e.error : 'error';
+    const msg = e && typeof e === 'object' && 'message' in e && typeof e.message === 'string' ? e.message : `Request failed (${status}).`;
+    if (status === 401) onUnauthorized();
+    throw new ApiFailure(status, code, msg);
+  }
+  return r.data as T;
+}
+
+export function describe(e: unknown): string {
+  if (e instanceof ApiFailure) {
+    if (e.status === 403) return 'This page is for admins only. Your account can see its own proposals and drafts.';
+    return `${e.message} (${e.code})`;
+  }
+  return 'Something went wrong.';
+}
