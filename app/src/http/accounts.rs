@@ -94,8 +94,12 @@ fn entry(a: EmailAccount) -> AccountEntry {
 
 fn address(field: &str, value: &str) -> Result<EmailAddress, ApiError> {
     // The parser's error quotes the value; the answer names the field only.
-    EmailAddress::parse(value)
-        .map_err(|_| ApiError::unprocessable(ErrorCode::Invalid, format!("{field} is not an email address")))
+    EmailAddress::parse(value).map_err(|_| {
+        ApiError::unprocessable(
+            ErrorCode::Invalid,
+            format!("{field} is not an email address"),
+        )
+    })
 }
 
 impl From<SyncError> for ApiError {

@@ -83,26 +83,26 @@ after(() => {
 const auth = () => ({ headers: { authorization: `Bearer ${admin}` } });
 
 test('health answers', async () => {
-  const r = await sdk.getHealthz();
+  const r = await sdk.getHealth();
   assert.equal(r.response?.status, 200);
 });
 
 test('the policy round trips', async () => {
-  const got = await sdk.getApiAdminDigestPolicy(auth());
+  const got = await sdk.getDigestPolicy(auth());
   assert.equal(got.response?.status, 200);
-  const put = await sdk.patchApiAdminDigestPolicy({ ...auth(), body: { enabled: true, send_hour: 7 } as never });
+  const put = await sdk.updateDigestPolicy({ ...auth(), body: { enabled: true, send_hour: 7 } as never });
   assert.equal(put.response?.status, 200);
-  const again = await sdk.getApiAdminDigestPolicy(auth());
+  const again = await sdk.getDigestPolicy(auth());
   assert.equal((again.data as { send_hour?: number }).send_hour, 7);
 });
 
 test('a bad patch is a 422', async () => {
-  const r = await sdk.patchApiAdminDigestPolicy({ ...auth(), body: { send_hour: 99 } as never });
+  const r = await sdk.updateDigestPolicy({ ...auth(), body: { send_hour: 99 } as never });
   assert.equal(r.response?.status, 422);
 });
 
 test('no token is a 401', async () => {
-  const r = await sdk.getApiEmailAccounts();
+  const r = await sdk.listEmailAccounts();
   assert.equal(r.response?.status, 401);
 });
 
