@@ -27,10 +27,14 @@ pub struct ConfigSummary {
     pub bind: String,
     pub timezone: String,
     pub database_backend: String,
+    #[oai(nullable)]
     pub google_service_account_file: Option<String>,
     pub gmail_api_base: String,
+    #[oai(nullable)]
     pub smtp: Option<String>,
+    #[oai(nullable)]
     pub spark_base_url: Option<String>,
+    #[oai(nullable)]
     pub outbox_dir: Option<String>,
     pub sync_interval_s: u64,
     pub sync_backfill_days: u32,

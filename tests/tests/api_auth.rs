@@ -230,7 +230,7 @@ async fn healthz_and_the_docs_need_no_token() {
     assert_eq!(docs.status(), StatusCode::OK);
     let unknown = app
         .http
-        .get(app.url("/no/such/route"))
+        .get(app.url("/api/no/such/route"))
         .send()
         .await
         .unwrap();

@@ -319,7 +319,7 @@ async fn every_answer_carries_a_request_id_and_a_plain_incoming_one_is_kept() {
     let resp = app.http.get(app.url("/healthz")).send().await.unwrap();
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
     assert!(!id.is_empty());
-    let resp = app.http.get(app.url("/nowhere")).send().await.unwrap();
+    let resp = app.http.get(app.url("/api/nowhere")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_ne!(resp.headers()["x-request-id"], id.as_str());
     let resp = app

@@ -84,8 +84,10 @@ pub struct DatabaseStatus {
     pub backend: String,
     /// Migrations this binary has that the database lacks; null when the
     /// database does not answer.
+    #[oai(nullable)]
     pub pending_migrations: Option<u64>,
     /// Why the database does not answer (no credentials); null when it does.
+    #[oai(nullable)]
     pub error: Option<String>,
 }
 

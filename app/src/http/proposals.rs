@@ -49,6 +49,7 @@ pub struct ProposalEntry {
 pub struct ProposalList {
     pub items: Vec<ProposalEntry>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 

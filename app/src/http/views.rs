@@ -117,6 +117,7 @@ impl From<&User> for MeResponse {
 #[derive(Debug, Object)]
 pub struct AttachmentView {
     /// `null` when the part has no file name.
+    #[oai(nullable)]
     pub name: Option<String>,
     pub content_type: String,
     pub size: u64,
@@ -156,7 +157,9 @@ pub struct SightingView {
 #[derive(Debug, Object)]
 pub struct ThreadEmailView {
     pub email_id: i64,
+    #[oai(nullable)]
     pub subject: Option<String>,
+    #[oai(nullable)]
     pub from_email: Option<String>,
     pub sent_at: ApiTimestamp,
     pub direction: DirectionName,
@@ -167,14 +170,20 @@ pub struct ThreadEmailView {
 pub struct EmailActivityDetail {
     pub email_id: i64,
     /// The RFC 822 `Message-ID`, without angle brackets.
+    #[oai(nullable)]
     pub message_id: Option<String>,
     /// The Gmail thread id in the first mailbox (by id) that holds it.
     pub thread_id: String,
+    #[oai(nullable)]
     pub subject: Option<String>,
+    #[oai(nullable)]
     pub snippet: Option<String>,
     /// The text body.
+    #[oai(nullable)]
     pub body: Option<String>,
+    #[oai(nullable)]
     pub from_email: Option<String>,
+    #[oai(nullable)]
     pub from_name: Option<String>,
     pub reply_to: Vec<String>,
     pub to: Vec<String>,
@@ -278,11 +287,13 @@ pub struct DigestSendView {
     pub window_since: ApiTimestamp,
     pub window_until: ApiTimestamp,
     /// `null` when every transport failed.
+    #[oai(nullable)]
     pub transport: Option<TransportName>,
     pub recipient_count: u32,
     pub ok: bool,
     /// A short kind when the send failed (`null` on success); never the
     /// error's text.
+    #[oai(nullable)]
     pub error_kind: Option<String>,
 }
 
@@ -291,6 +302,7 @@ pub struct DigestSendView {
 pub struct DigestSendList {
     pub items: Vec<DigestSendView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -336,6 +348,7 @@ pub struct CaptureErrorView {
 pub struct CaptureErrorList {
     pub items: Vec<CaptureErrorView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -370,6 +383,7 @@ pub struct DraftView {
     pub gmail_draft_id: String,
     /// The Gmail thread it went into; `null` only for an old draft whose
     /// thread was not kept.
+    #[oai(nullable)]
     pub thread_id: Option<String>,
     pub reply_all: bool,
     pub created_at: ApiTimestamp,
@@ -380,6 +394,7 @@ pub struct DraftView {
 pub struct DraftList {
     pub items: Vec<DraftView>,
     /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
