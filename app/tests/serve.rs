@@ -210,6 +210,8 @@ fn graceful_stop_finishes_the_request_in_flight(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut app = Running::start(dir.path());
     // A request whose body is half sent: in flight when the signal comes.
+    // `Expect: 100-continue` makes the server say when it has taken the
+    // connection and read the headers, so the signal cannot race the accept.
     let mut conn = TcpStream::connect(("127.0.0.1", app.port)).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
@@ -217,13 +219,21 @@ fn graceful_stop_finishes_the_request_in_flight(signal: &str) {
     write!(
         conn,
         "PUT /api/admin/directory HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{}",
+         Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
         body.len(),
-        &body[..5]
     )
     .unwrap();
     conn.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let mut interim = [0u8; 25];
+    conn.read_exact(&mut interim).unwrap();
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100 Continue\r\n\r\n"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
+    conn.write_all(&body.as_bytes()[..5]).unwrap();
+    conn.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
 
     app.signal(signal);
     app.wait_for(signal);
