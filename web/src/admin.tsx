@@ -17,7 +17,7 @@ import {
   updateDigestPolicy,
   updateEmailAccount,
 } from '@mailroom/client';
-import type { AccountEntry, ProposalEntry, SyncResult } from '@mailroom/client';
+import type { AccountEntry, PolicyPatchBody, PolicyResponse, ProposalEntry, SyncResult } from '@mailroom/client';
 import { call } from './api';
 import { AdminOnly, LoadMore, Show, useAction, useLoad, useMe, usePaged, when } from './ui';
 
@@ -289,15 +289,23 @@ export function Digest() {
 }
 
 function DigestSettings() {
-  const [policy, reload] = useLoad(() => call(getDigestPolicy()), []);
+  const [policy] = useLoad(() => call(getDigestPolicy()), []);
+  // The last saved policy, and the change being saved (shown at once).
+  const [saved, setSaved] = useState<PolicyResponse | null>(null);
+  const [pending, setPending] = useState<PolicyPatchBody>({});
   const [preview, reloadPreview] = useLoad(() => call(previewDigest()), []);
   const sends = usePaged((cursor) => call(listDigestSends({ query: cursor ? { cursor } : {} })), []);
   const act = useAction();
-  const patch = (body: { enabled?: boolean; send_hour?: number }) =>
+  const patch = (body: PolicyPatchBody) =>
     act.run(async () => {
-      const p = await call(updateDigestPolicy({ body }));
-      reload();
-      return `Saved: digest ${p.enabled ? 'on' : 'off'}, sent at ${hourLabel(p.send_hour)} ${p.timezone}.`;
+      setPending(body);
+      try {
+        const p = await call(updateDigestPolicy({ body }));
+        setSaved(p);
+        return `Saved: digest ${p.enabled ? 'on' : 'off'}, sent at ${hourLabel(p.send_hour)} ${p.timezone}.`;
+      } finally {
+        setPending({});
+      }
     });
   return (
     <section>
@@ -305,27 +313,30 @@ function DigestSettings() {
       <p class="muted">Settings → Admin. The daily activity digest goes to the fund's active admins only.</p>
       {act.view}
       <Show load={policy}>
-        {(p) => (
-          <form class="filters" aria-label="Digest settings" onSubmit={(e) => e.preventDefault()}>
-            <label class="check">
-              <input type="checkbox" name="enabled" checked={p.enabled} disabled={act.busy} onChange={(e) => patch({ enabled: e.currentTarget.checked })} />
-              Send the daily digest
-            </label>
-            <label>
-              Send time ({p.timezone})
-              <select name="send_hour" value={String(p.send_hour)} disabled={act.busy} onChange={(e) => patch({ send_hour: Number(e.currentTarget.value) })}>
-                {Array.from({ length: 24 }, (_, h) => (
-                  <option key={h} value={String(h)}>
-                    {hourLabel(h)}
-                  </option>
-                ))}
-              </select>
-            </label>
-            <p class="muted">
-              Times are in the fund's time zone, {p.timezone}. Setting from: {p.source === 'db' ? 'saved here' : 'the service configuration'}.
-            </p>
-          </form>
-        )}
+        {(loaded) => {
+          const p = { ...(saved ?? loaded), ...pending };
+          return (
+            <form class="filters" aria-label="Digest settings" onSubmit={(e) => e.preventDefault()}>
+              <label class="check">
+                <input type="checkbox" name="enabled" checked={p.enabled} disabled={act.busy} onChange={(e) => patch({ enabled: e.currentTarget.checked })} />
+                Send the daily digest
+              </label>
+              <label>
+                Send time ({p.timezone})
+                <select name="send_hour" value={String(p.send_hour)} disabled={act.busy} onChange={(e) => patch({ send_hour: Number(e.currentTarget.value) })}>
+                  {Array.from({ length: 24 }, (_, h) => (
+                    <option key={h} value={String(h)}>
+                      {hourLabel(h)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <p class="muted">
+                Times are in the fund's time zone, {p.timezone}. Setting from: {p.source === 'db' ? 'saved here' : 'the service configuration'}.
+              </p>
+            </form>
+          );
+        }}
       </Show>
       <div class="actions">
         <button

@@ -154,7 +154,8 @@ test('Communications: every filter, then an email in full', { timeout: TEST_MS }
     await p.getByLabel('Sent on or after').fill('2024-05-18');
     await p.getByLabel('Sent on or before').fill('2024-05-18');
   });
-  assert.deepEqual(byDates, ['Signed side letter']);
+  // Both ends bound: mail from the 14th to the 22nd is left out.
+  assert.deepEqual(byDates.sort(), ['Re: Signed side letter', 'Signed side letter']);
 
   // A bad range is refused in the form, with a message.
   await page.getByLabel('Sent on or after').fill('2024-05-20');
@@ -215,17 +216,24 @@ test('Digest: on and a new hour survive a reload; the test email lands in the ou
   await nav(page, 'Digest');
   const enabled = page.getByLabel('Send the daily digest');
   await enabled.waitFor();
+  // Each change is saved at once; the page says so (or shows the error).
+  const saved = async (text: string) => {
+    const r = page.getByRole('status').filter({ hasText: text }).or(page.getByRole('alert'));
+    await r.first().waitFor();
+    assert.match((await r.first().textContent()) ?? '', new RegExp(text), 'saved without an error');
+  };
   if (await enabled.isChecked()) {
-    await enabled.uncheck();
-    await page.getByRole('status').filter({ hasText: 'digest off' }).waitFor();
+    await enabled.click();
+    await saved('digest off');
   }
-  await enabled.check();
-  await page.getByRole('status').filter({ hasText: 'digest on' }).waitFor();
+  await enabled.click();
+  await saved('digest on');
+  assert.equal(await enabled.isChecked(), true);
   const hour = page.getByLabel(/^Send time/);
   const was = await hour.inputValue();
   const next = was === '17' ? '6' : '17';
   await hour.selectOption(next);
-  await page.getByRole('status').filter({ hasText: `sent at ${next.padStart(2, '0')}:00` }).waitFor();
+  await saved(`sent at ${next.padStart(2, '0')}:00`);
   assert.match((await page.locator('label', { has: hour }).textContent()) ?? '', /\(UTC\)|\(\w+\/\w+\)/, 'the time zone is named');
 
   await page.reload();
