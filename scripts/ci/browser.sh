@@ -19,8 +19,10 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 command -v npm >/dev/null || { echo "browser.sh: npm is required (Node 20.19+)" >&2; exit 1; }
 
+# The binary embeds web/dist when it is compiled: build it so it carries the
+# current dist (a no-op when it is up to date).
 bin="${MAILROOM_BIN:-$root/target/debug/mailroom}"
-if [ ! -x "$bin" ]; then
+if [ -z "${MAILROOM_BIN:-}" ]; then
   timeout 1800 cargo build -q -p mailroom-app --bin mailroom
 fi
 
@@ -101,6 +103,11 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 curl -fsS "$base/healthz" >/dev/null || { echo "browser.sh: the server did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
+# The console under test is the committed web/dist, not an older build's.
+if ! curl -fsS --max-time 10 "$base/" | cmp -s - web/dist/index.html; then
+  echo "browser.sh: $bin serves a different console than web/dist (rebuild it)" >&2
+  exit 1
+fi
 admin="$("$bin" token --email ann@fund.com)"
 for box in ann@fund.com bob@fund.com; do
   curl -fsS --max-time 20 -H "Authorization: Bearer $admin" -H 'content-type: application/json' \

@@ -125,6 +125,16 @@ test('sign in by the CLI link shows who is signed in', { timeout: TEST_MS }, asy
   await page.close();
 });
 
+test('a bad or expired token signs out with a clear message', { timeout: TEST_MS }, async () => {
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/#token=not.a.token`);
+  await page.getByRole('alert').filter({ hasText: 'Your session ended. Sign in again.' }).waitFor();
+  await page.getByText('mailroom token --email you@fund.com --link').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the bad token is dropped');
+  await shot(page, 'sign-in');
+  await page.close();
+});
+
 test('Communications: every filter, then an email in full', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
   await page.getByRole('heading', { level: 1, name: 'Communications' }).waitFor();
@@ -149,6 +159,14 @@ test('Communications: every filter, then an email in full', { timeout: TEST_MS }
 
   const byText = await search(page, (p) => p.getByLabel('Search text').fill('capital call'));
   assert.deepEqual(byText, ['Q3 capital call']);
+
+  // By keyboard: Enter in the text field searches.
+  await page.goto(`${BASE}/communications`);
+  await results(page);
+  await page.getByLabel('Search text').focus();
+  await page.keyboard.type('side letter');
+  await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/api/email/activity'), page.keyboard.press('Enter')]);
+  assert.deepEqual((await results(page)).sort(), ['Re: Signed side letter', 'Signed side letter']);
 
   const byDates = await search(page, async (p) => {
     await p.getByLabel('Sent on or after').fill('2024-05-18');
