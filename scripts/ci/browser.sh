@@ -132,6 +132,49 @@ timeout 120 npx tsc -p tests/tsconfig.json || status=$?
 if [ "$status" = 0 ]; then
   timeout "${BROWSER_RUN_SECONDS:-420}" node --test --test-concurrency=1 --test-timeout=120000 tests/.build/browser.test.js || status=$?
 fi
+cd "$root"
+
+# "Draft a reply" needs Gmail: the same database served again with the fake
+# Google from tests/src (a loopback Gmail API that records drafts).
+if [ "$status" = 0 ] && [ "${BROWSER_DRAFTS:-1}" = 1 ]; then
+  kill "${pids[0]}" && wait "${pids[0]}" 2>/dev/null || true
+  fakes="${FAKE_UPSTREAMS_BIN:-$root/target/debug/fake_upstreams}"
+  if [ -z "${FAKE_UPSTREAMS_BIN:-}" ]; then
+    timeout 1800 cargo build -q -p mailroom-tests --bin fake_upstreams
+  fi
+  # The fakes run until their stdin closes: a FIFO held open by this script.
+  mkfifo "$work/fakes.in"
+  "$fakes" "$work/service-account.json" <"$work/fakes.in" >"$work/fakes.env" &
+  pids+=($!)
+  exec 9>"$work/fakes.in"
+  for _ in $(seq 1 150); do
+    [ "$(wc -l <"$work/fakes.env")" -ge 3 ] && break
+    sleep 0.1
+  done
+  set -a
+  # shellcheck disable=SC1091
+  . "$work/fakes.env"
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  MAILROOM_BIND="127.0.0.1:$port"
+  set +a
+  base="http://127.0.0.1:$port"
+  "$bin" serve >"$work/serve-gmail.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 150); do
+    curl -fsS "$base/healthz" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  export CONSOLE_BASE="$base"
+  CONSOLE_ADMIN_LINK="$("$bin" token --email ann@fund.com --link)"
+  export CONSOLE_ADMIN_LINK
+  (cd web && timeout "${BROWSER_RUN_SECONDS:-420}" node --test --test-concurrency=1 --test-timeout=120000 tests/.build/draft.test.js) || {
+    status=$?
+    echo "browser.sh: the draft test FAILED; the server's log:" >&2
+    tail -n 60 "$work/serve-gmail.log" >&2
+  }
+  exec 9>&-
+fi
+
 echo "browser.sh: screenshots in $shots"
 ls "$shots"
 if [ "$status" != 0 ]; then
