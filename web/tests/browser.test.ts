@@ -112,10 +112,18 @@ test('Proposals: approving one takes it off the pending list', { timeout: TEST_M
   );
   // It is listed as decided.
   await page.getByTestId('decided').filter({ hasText: 'Q3 capital call' }).waitFor();
-  // Approving again through a stale page answers the same, not an error: reload and check the list stays short.
-  await page.reload();
-  await page.getByRole('heading', { level: 1, name: 'Proposals' }).waitFor();
-  await page.getByTestId('who').waitFor();
+
+  // A decision that conflicts: another tab rejects "Fees", this stale page then approves it.
+  const other = await signIn(ADMIN_LINK);
+  await nav(other, 'Proposals');
+  await other.getByTestId('pending').locator('li').filter({ hasText: 'Fees' }).first().getByRole('button', { name: 'Reject' }).click();
+  await other.getByRole('status').filter({ hasText: 'rejected' }).waitFor();
+  await other.close();
+  await pending.locator('li').filter({ hasText: 'Fees' }).first().getByRole('button', { name: 'Approve' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match((await alert.textContent()) ?? '', /conflict/i, 'the conflict is shown');
+  await shot(page, 'proposals-conflict');
   await page.close();
 });
 
