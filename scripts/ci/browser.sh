@@ -3,10 +3,17 @@
 # /usr/bin/chromium is missing) driven by playwright-core (pinned in
 # web/package-lock.json; it never downloads a browser) against a real
 # `mailroom serve` on a fresh SQLite database with a seeded directory, mail
-# imported from tests/fixtures/eml and the outbox transport. Screenshots of
-# every page go to a folder this script prints. Every step is bounded in time.
-# The binary is MAILROOM_BIN (default target/debug/mailroom, built if missing).
+# imported from tests/fixtures/eml and the outbox transport; then, for "Draft a
+# reply", the same database served with the fake Google from tests/src
+# (fake_upstreams). Screenshots of every page go to a folder this script
+# prints. Every step and the whole run are bounded in time. The binaries are
+# MAILROOM_BIN and FAKE_UPSTREAMS_BIN (default: built into target/debug).
 set -euo pipefail
+# The whole run is bounded too (BROWSER_TOTAL_SECONDS, default 3600, most of
+# it only when a binary must be compiled).
+if [ -z "${BROWSER_SH_BOUNDED:-}" ]; then
+  BROWSER_SH_BOUNDED=1 exec timeout --kill-after=30 "${BROWSER_TOTAL_SECONDS:-3600}" "$0" "$@"
+fi
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 export CARGO_TERM_COLOR=never
@@ -41,6 +48,7 @@ cleanup() {
   if [ "${KEEP_WORK:-0}" = 1 ]; then echo "browser.sh: work folder kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
+trap "exit 143" TERM INT
 
 set -a
 DATABASE_URL="sqlite://$work/mailroom.sqlite?mode=rwc"
