@@ -13,6 +13,7 @@ timeout 300 npx openapi-ts
 cd "$root/web"
 timeout 600 npm ci --no-fund --no-audit
 timeout 300 npm run typecheck
+timeout 300 npx tsc -p tests/tsconfig.json --noEmit
 timeout 300 npx vite build
 total=0
 for f in dist/assets/*.js dist/assets/*.css; do

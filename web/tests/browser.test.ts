@@ -193,6 +193,25 @@ test('Mailboxes: sync state, counts and capture errors', { timeout: TEST_MS }, a
   assert.match(text, /\d+ messages/);
   await list.locator('summary').first().click();
   await page.getByText(/No capture errors\.|message /).first().waitFor();
+
+  // Add one, then disable it.
+  await page.getByLabel("Owner (a user's email)").fill('ann@fund.com');
+  await page.getByLabel('Mailbox address').fill('ann.deals@fund.com');
+  await page.getByRole('button', { name: 'Add mailbox' }).click();
+  await page.getByRole('status').filter({ hasText: 'ann.deals@fund.com added.' }).waitFor();
+  const card = list.locator('li').filter({ hasText: 'ann.deals@fund.com' });
+  await card.waitFor();
+  await card.getByRole('button', { name: 'Disable ann.deals@fund.com' }).click();
+  await page.getByRole('status').filter({ hasText: 'ann.deals@fund.com disabled.' }).waitFor();
+  await card.getByRole('button', { name: 'Enable ann.deals@fund.com' }).waitFor();
+  // A bad address is refused with a message, and nothing is added.
+  await page.getByLabel('Mailbox address').fill('ann.deals@fund.com');
+  await page.getByRole('button', { name: 'Add mailbox' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.equal(await list.locator('li').filter({ hasText: 'ann.deals@fund.com' }).count(), 1, 'no duplicate mailbox');
+  // Without Gmail, "Sync now" says why it cannot run.
+  await list.locator('li').filter({ hasText: 'bob@fund.com' }).getByRole('button', { name: 'Sync bob@fund.com now' }).click();
+  await page.getByRole('alert').waitFor();
   await shot(page, 'mailboxes');
   await page.close();
 });
