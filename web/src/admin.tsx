@@ -17,13 +17,13 @@ import {
   updateDigestPolicy,
   updateEmailAccount,
 } from '@mailroom/client';
-import type { AccountEntry, PolicyPatchBody, PolicyResponse, ProposalEntry, SyncResult } from '@mailroom/client';
+import type { Account, Policy, PolicyPatch, Proposal, SyncReport } from './types';
 import { call } from './api';
 import { AdminOnly, LoadMore, Show, useAction, useLoad, useMe, usePaged, when } from './ui';
 
 type Decided = 'approved' | 'rejected';
 
-function ProposalCard({ x, children }: { x: ProposalEntry; children?: ComponentChildren }) {
+function ProposalCard({ x, children }: { x: Proposal; children?: ComponentChildren }) {
   return (
     <li class="card" key={x.id}>
       <div class="subject">{x.subject ?? '(no subject)'}</div>
@@ -41,7 +41,7 @@ export function Proposals() {
   const pending = usePaged((cursor) => call(listProposals({ query: { status: 'pending', ...(cursor ? { cursor } : {}) } })), []);
   const decided = usePaged((cursor) => call(listProposals({ query: { status: decidedStatus, ...(cursor ? { cursor } : {}) } })), [decidedStatus]);
   const act = useAction();
-  const decide = (x: ProposalEntry, approve: boolean) =>
+  const decide = (x: Proposal, approve: boolean) =>
     act.run(async () => {
       try {
         const r = approve ? await call(approveProposal({ path: { id: x.id } })) : await call(rejectProposal({ path: { id: x.id } }));
@@ -145,11 +145,11 @@ export function Drafts() {
   );
 }
 
-function syncText(r: SyncResult): string {
+function syncText(r: SyncReport): string {
   return `Sync done: ${r.fetched} fetched, ${r.captured} captured, ${r.matched} matched, ${r.skipped} skipped, ${r.errors} errors${r.full ? ' (full sync)' : ''}.`;
 }
 
-function CaptureErrors({ account }: { account: AccountEntry }) {
+function CaptureErrors({ account }: { account: Account }) {
   const errors = usePaged((cursor) => call(listEmailAccountErrors({ path: { id: account.id }, query: cursor ? { cursor } : {} })), [account.id]);
   return (
     <details>
@@ -291,12 +291,12 @@ export function Digest() {
 function DigestSettings() {
   const [policy] = useLoad(() => call(getDigestPolicy()), []);
   // The last saved policy, and the change being saved (shown at once).
-  const [saved, setSaved] = useState<PolicyResponse | null>(null);
-  const [pending, setPending] = useState<PolicyPatchBody>({});
+  const [saved, setSaved] = useState<Policy | null>(null);
+  const [pending, setPending] = useState<PolicyPatch>({});
   const [preview, reloadPreview] = useLoad(() => call(previewDigest()), []);
   const sends = usePaged((cursor) => call(listDigestSends({ query: cursor ? { cursor } : {} })), []);
   const act = useAction();
-  const patch = (body: PolicyPatchBody) =>
+  const patch = (body: PolicyPatch) =>
     act.run(async () => {
       setPending(body);
       try {

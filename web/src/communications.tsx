@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { createDraft, getEmailActivity, listActivityInvestors, listEmailAccounts, listEmailActivity } from '@mailroom/client';
-import type { DraftResponse, EmailActivityDetail, ListEmailActivityData } from '@mailroom/client';
+import type { ListEmailActivityData } from '@mailroom/client';
+import type { DraftCreated, EmailDetail as Email } from './types';
 import { call } from './api';
 import { AdminOnly, ErrorBox, LoadMore, Show, useLoad, useMe, usePaged, when } from './ui';
 
@@ -187,7 +188,7 @@ function address(name: string | null, email: string | null): string {
   return name ?? email ?? '—';
 }
 
-function EmailView({ m, open }: { m: EmailActivityDetail; open: (id: number) => void }) {
+function EmailView({ m, open }: { m: Email; open: (id: number) => void }) {
   return (
     <article class="email" aria-labelledby="email-subject">
       <h1 id="email-subject">{m.subject ?? '(no subject)'}</h1>
@@ -275,9 +276,9 @@ function EmailView({ m, open }: { m: EmailActivityDetail; open: (id: number) => 
   );
 }
 
-function ReplyDraft({ m }: { m: EmailActivityDetail }) {
+function ReplyDraft({ m }: { m: Email }) {
   const me = useMe();
-  const [done, setDone] = useState<DraftResponse | null>(null);
+  const [done, setDone] = useState<DraftCreated | null>(null);
   const [err, setErr] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   const [body, setBody] = useState('');

@@ -1,15 +1,15 @@
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
-import type { MeResponse } from '@mailroom/client';
+import type { Me } from './types';
 import { describe } from './api';
 
 export type Load<T> = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ok'; data: T };
 
 /** The signed-in user (`/api/me`). */
-export const MeContext = createContext<MeResponse | null>(null);
+export const MeContext = createContext<Me | null>(null);
 
-export function useMe(): MeResponse | null {
+export function useMe(): Me | null {
   return useContext(MeContext);
 }
 
