@@ -1,92 +1,138 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import * as api from '@mailroom/client';
-import type { SyncResult } from '@mailroom/client';
+import {
+  approveProposal,
+  createEmailAccount,
+  getDigestPolicy,
+  listDigestSends,
+  listDrafts,
+  listEmailAccountErrors,
+  listEmailAccounts,
+  listProposals,
+  previewDigest,
+  rejectProposal,
+  sendDigestNow,
+  sendTestDigestEmail,
+  syncEmailAccount,
+  updateDigestPolicy,
+  updateEmailAccount,
+} from '@mailroom/client';
+import type { Account, Policy, PolicyPatch, Proposal, SyncReport } from './types';
 import { call } from './api';
-import { ErrorBox, Show, useLoad, when } from './ui';
+import { AdminOnly, LoadMore, Show, useAction, useLoad, useMe, usePaged, when } from './ui';
 
-function useAction() {
-  const [busy, setBusy] = useState(false);
-  const [msg, setMsg] = useState<{ ok: string } | { error: unknown } | null>(null);
-  const run = async (f: () => Promise<string>) => {
-    setBusy(true);
-    setMsg(null);
-    try {
-      setMsg({ ok: await f() });
-    } catch (error) {
-      setMsg({ error });
-    } finally {
-      setBusy(false);
-    }
-  };
-  const view = msg === null ? null : 'ok' in msg ? <p class="ok" role="status">{msg.ok}</p> : <ErrorBox error={msg.error} />;
-  return { busy, run, view };
+type Decided = 'approved' | 'rejected';
+
+function ProposalCard({ x, children }: { x: Proposal; children?: ComponentChildren }) {
+  return (
+    <li class="card" key={x.id}>
+      <div class="subject">{x.subject ?? '(no subject)'}</div>
+      <div class="meta">
+        <span class={`tag ${x.status}`}>{x.status}</span> {x.investor_name ?? `investor ${x.investor_id}`} · {x.from_email ?? ''} · {when(x.sent_at)} · {x.direction}
+      </div>
+      {children}
+    </li>
+  );
 }
 
 export function Proposals() {
-  const [pending, reloadPending] = useLoad(() => call(api.listProposals({ query: { status: 'pending' } })), []);
-  const [decided, reloadDecided] = useLoad(async () => {
-    const [a, r] = await Promise.all([
-      call(api.listProposals({ query: { status: 'approved' } })),
-      call(api.listProposals({ query: { status: 'rejected' } })),
-    ]);
-    return [...a.items, ...r.items].sort((x, y) => y.sent_at.localeCompare(x.sent_at));
-  }, []);
+  const me = useMe();
+  const [decidedStatus, setDecidedStatus] = useState<Decided>('approved');
+  const pending = usePaged((cursor) => call(listProposals({ query: { status: 'pending', ...(cursor ? { cursor } : {}) } })), []);
+  const decided = usePaged((cursor) => call(listProposals({ query: { status: decidedStatus, ...(cursor ? { cursor } : {}) } })), [decidedStatus]);
   const act = useAction();
-  const decide = (id: number, approve: boolean) =>
+  const decide = (x: Proposal, approve: boolean) =>
     act.run(async () => {
       try {
-        const r = approve ? await call(api.approveProposal({ path: { id } })) : await call(api.rejectProposal({ path: { id } }));
-        return `Proposal ${r.id} ${r.status}.`;
+        const r = approve ? await call(approveProposal({ path: { id: x.id } })) : await call(rejectProposal({ path: { id: x.id } }));
+        return `“${x.subject ?? `Proposal ${r.id}`}” ${r.status}${r.activity_id != null ? ` (activity ${r.activity_id} recorded)` : ''}.`;
       } finally {
-        reloadPending();
-        reloadDecided();
+        pending.reload();
+        decided.reload();
       }
     });
   return (
     <section>
       <h1>Proposals</h1>
-      <p class="muted">Nothing lands on an investor record until someone approves it here.</p>
+      <p class="muted">
+        Nothing lands on an investor record until someone approves it here.
+        {me?.role === 'admin' ? ' You see the proposals on every mailbox.' : ' You see the proposals on your own mailboxes.'}
+      </p>
       {act.view}
-      <h2>Pending</h2>
-      <Show load={pending}>
-        {(p) =>
-          p.items.length === 0 ? (
+      <h2 id="pending-h">Pending</h2>
+      <Show load={pending.load}>
+        {(items) =>
+          items.length === 0 ? (
             <p class="muted">No pending proposals.</p>
           ) : (
-            <ul class="list" aria-label="Pending proposals">
-              {p.items.map((x) => (
-                <li class="card">
-                  <div class="subject">{x.subject ?? '(no subject)'}</div>
-                  <div class="meta">
-                    {x.investor_name ?? `investor ${x.investor_id}`} · {x.from_email ?? ''} · {when(x.sent_at)} · {x.direction}
-                  </div>
+            <ul class="list" aria-labelledby="pending-h" data-testid="pending">
+              {items.map((x) => (
+                <ProposalCard x={x}>
                   <div class="actions">
-                    <button type="button" disabled={act.busy} onClick={() => decide(x.id, true)} aria-label={`Approve: ${x.subject ?? x.id}`}>
+                    <button type="button" disabled={act.busy} onClick={() => decide(x, true)} aria-label={`Approve: ${x.subject ?? x.id}`}>
                       Approve
                     </button>
-                    <button type="button" class="secondary" disabled={act.busy} onClick={() => decide(x.id, false)} aria-label={`Reject: ${x.subject ?? x.id}`}>
+                    <button type="button" class="secondary" disabled={act.busy} onClick={() => decide(x, false)} aria-label={`Reject: ${x.subject ?? x.id}`}>
                       Reject
                     </button>
                   </div>
-                </li>
+                </ProposalCard>
               ))}
             </ul>
           )
         }
       </Show>
-      <h2>Decided</h2>
-      <Show load={decided}>
+      <LoadMore paged={pending} label="pending proposals" />
+      <h2 id="decided-h">Decided</h2>
+      <label class="inline">
+        Show
+        <select name="decided" value={decidedStatus} onChange={(e) => setDecidedStatus(e.currentTarget.value === 'rejected' ? 'rejected' : 'approved')}>
+          <option value="approved">Approved</option>
+          <option value="rejected">Rejected</option>
+        </select>
+      </label>
+      <Show load={decided.load}>
         {(items) =>
           items.length === 0 ? (
             <p class="muted">None yet.</p>
           ) : (
-            <ul class="list" aria-label="Decided proposals">
+            <ul class="list" aria-labelledby="decided-h" data-testid="decided">
               {items.map((x) => (
-                <li class="card">
-                  <div class="subject">{x.subject ?? '(no subject)'}</div>
+                <ProposalCard x={x} />
+              ))}
+            </ul>
+          )
+        }
+      </Show>
+      <LoadMore paged={decided} label="decided proposals" />
+    </section>
+  );
+}
+
+export function Drafts() {
+  const me = useMe();
+  const drafts = usePaged((cursor) => call(listDrafts({ query: cursor ? { cursor } : {} })), []);
+  return (
+    <section>
+      <h1>Drafts</h1>
+      <p class="muted">
+        Reply drafts mailroom created in Gmail; they are sent from Gmail by a person, never by mailroom.
+        {me?.role === 'admin' ? ' You see everyone’s.' : ' You see your own.'}
+      </p>
+      <Show load={drafts.load}>
+        {(items) =>
+          items.length === 0 ? (
+            <p class="muted">No drafts yet.</p>
+          ) : (
+            <ul class="list" aria-label="Drafts">
+              {items.map((d) => (
+                <li class="card" key={d.id}>
+                  <div class="subject">
+                    {d.reply_all ? 'Reply-all' : 'Reply'} to email {d.email_id}
+                  </div>
                   <div class="meta">
-                    <span class={`tag ${x.status}`}>{x.status}</span> {x.investor_name ?? ''} · {when(x.sent_at)}
-                    {' · decided by: not available from this service version'}
+                    by {d.user_email} · {when(d.created_at)} · Gmail draft {d.gmail_draft_id}
+                    {d.thread_id ? ` · thread ${d.thread_id}` : ''}
                   </div>
                 </li>
               ))}
@@ -94,45 +140,101 @@ export function Proposals() {
           )
         }
       </Show>
+      <LoadMore paged={drafts} label="drafts" />
     </section>
   );
 }
 
-function syncText(r: SyncResult): string {
+function syncText(r: SyncReport): string {
   return `Sync done: ${r.fetched} fetched, ${r.captured} captured, ${r.matched} matched, ${r.skipped} skipped, ${r.errors} errors${r.full ? ' (full sync)' : ''}.`;
 }
 
+function CaptureErrors({ account }: { account: Account }) {
+  const errors = usePaged((cursor) => call(listEmailAccountErrors({ path: { id: account.id }, query: cursor ? { cursor } : {} })), [account.id]);
+  return (
+    <details>
+      <summary>Capture errors</summary>
+      <Show load={errors.load}>
+        {(items) =>
+          items.length === 0 ? (
+            <p class="muted">No capture errors.</p>
+          ) : (
+            <ul class="plain">
+              {items.map((e) => (
+                <li key={e.id}>
+                  {when(e.occurred_at)} · message {e.gmail_message_id} · {e.error}
+                  {e.occurrences > 1 ? ` (${e.occurrences} times)` : ''}
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </Show>
+      <LoadMore paged={errors} label={`capture errors of ${account.email_address}`} />
+    </details>
+  );
+}
+
 export function Mailboxes() {
-  const [list, reload] = useLoad(() => call(api.listEmailAccounts()), []);
+  return (
+    <AdminOnly title="Mailboxes">
+      <MailboxList />
+    </AdminOnly>
+  );
+}
+
+function MailboxList() {
+  const [list, reload] = useLoad(() => call(listEmailAccounts()), []);
   const act = useAction();
   const [user, setUser] = useState('');
   const [addr, setAddr] = useState('');
   return (
     <section>
       <h1>Mailboxes</h1>
+      <p class="muted">The Gmail mailboxes mailroom captures from.</p>
       {act.view}
       <Show load={list}>
         {(items) => (
           <ul class="list" aria-label="Mailboxes">
             {items.length === 0 && <li class="muted">No mailboxes yet.</li>}
             {items.map((m) => (
-              <li class="card">
+              <li class="card" key={m.id}>
                 <div class="subject">{m.email_address}</div>
                 <div class="meta">
-                  owner {m.user_email} · <span class={`tag ${m.sync_state}`}>{m.sync_state}</span> · {m.enabled ? 'enabled' : 'disabled'} · last sync {when(m.last_synced_at)} ·{' '}
-                  {m.message_count} messages
+                  owner {m.user_email} · <span class={`tag ${m.sync_state}`}>{m.sync_state}</span> · {m.enabled ? 'enabled' : 'disabled'} · last sync {when(m.last_synced_at)} · {m.message_count}{' '}
+                  messages
                 </div>
                 {m.last_error && <div class="error">Last error: {m.last_error}</div>}
-                <div class="muted">Capture errors: not available from this service version.</div>
+                <CaptureErrors account={m} />
                 <div class="actions">
-                  <button type="button" disabled={act.busy} onClick={() => act.run(async () => { try { return syncText(await call(api.syncEmailAccount({ path: { id: m.id } }))); } finally { reload(); } })}>
+                  <button
+                    type="button"
+                    disabled={act.busy || !m.enabled}
+                    aria-label={`Sync ${m.email_address} now`}
+                    onClick={() =>
+                      act.run(async () => {
+                        try {
+                          return `${m.email_address}: ${syncText(await call(syncEmailAccount({ path: { id: m.id } })))}`;
+                        } finally {
+                          reload();
+                        }
+                      })
+                    }
+                  >
                     Sync now
                   </button>
                   <button
                     type="button"
                     class="secondary"
                     disabled={act.busy}
-                    onClick={() => act.run(async () => { await call(api.updateEmailAccount({ path: { id: m.id }, body: { enabled: !m.enabled } })); reload(); return `${m.email_address} ${m.enabled ? 'disabled' : 'enabled'}.`; })}
+                    aria-label={`${m.enabled ? 'Disable' : 'Enable'} ${m.email_address}`}
+                    onClick={() =>
+                      act.run(async () => {
+                        const r = await call(updateEmailAccount({ path: { id: m.id }, body: { enabled: !m.enabled } }));
+                        reload();
+                        return `${r.email_address} ${r.enabled ? 'enabled' : 'disabled'}.`;
+                      })
+                    }
                   >
                     {m.enabled ? 'Disable' : 'Enable'}
                   </button>
@@ -145,10 +247,11 @@ export function Mailboxes() {
       <h2>Add a mailbox</h2>
       <form
         class="filters"
+        aria-label="Add a mailbox"
         onSubmit={(e) => {
           e.preventDefault();
           void act.run(async () => {
-            const m = await call(api.createEmailAccount({ body: { user_email: user.trim(), email_address: addr.trim() } }));
+            const m = await call(createEmailAccount({ body: { user_email: user.trim(), email_address: addr.trim() } }));
             reload();
             setAddr('');
             return `${m.email_address} added.`;
@@ -164,7 +267,9 @@ export function Mailboxes() {
           <input name="email_address" type="email" required value={addr} onInput={(e) => setAddr(e.currentTarget.value)} />
         </label>
         <div class="actions">
-          <button type="submit" disabled={act.busy}>Add mailbox</button>
+          <button type="submit" disabled={act.busy}>
+            Add mailbox
+          </button>
         </div>
       </form>
     </section>
@@ -176,47 +281,89 @@ function hourLabel(h: number): string {
 }
 
 export function Digest() {
-  const [policy, reload] = useLoad(() => call(api.getDigestPolicy()), []);
-  const [preview, reloadPreview] = useLoad(() => call(api.previewDigest()), []);
+  return (
+    <AdminOnly title="Digest">
+      <DigestSettings />
+    </AdminOnly>
+  );
+}
+
+function DigestSettings() {
+  const [policy] = useLoad(() => call(getDigestPolicy()), []);
+  // The last saved policy, and the change being saved (shown at once).
+  const [saved, setSaved] = useState<Policy | null>(null);
+  const [pending, setPending] = useState<PolicyPatch>({});
+  const [preview, reloadPreview] = useLoad(() => call(previewDigest()), []);
+  const sends = usePaged((cursor) => call(listDigestSends({ query: cursor ? { cursor } : {} })), []);
   const act = useAction();
-  const patch = (body: { enabled?: boolean; send_hour?: number }) =>
+  const patch = (body: PolicyPatch) =>
     act.run(async () => {
-      const p = await call(api.updateDigestPolicy({ body }));
-      reload();
-      return `Saved: digest ${p.enabled ? 'on' : 'off'}, sent at ${hourLabel(p.send_hour)}.`;
+      setPending(body);
+      try {
+        const p = await call(updateDigestPolicy({ body }));
+        setSaved(p);
+        return `Saved: digest ${p.enabled ? 'on' : 'off'}, sent at ${hourLabel(p.send_hour)} ${p.timezone}.`;
+      } finally {
+        setPending({});
+      }
     });
   return (
     <section>
       <h1>Digest</h1>
-      <p class="muted">The daily activity digest goes to the fund's active admins only.</p>
+      <p class="muted">Settings → Admin. The daily activity digest goes to the fund's active admins only.</p>
       {act.view}
       <Show load={policy}>
-        {(p) => {
-          const tz = (p as { timezone?: string | null }).timezone ?? null;
+        {(loaded) => {
+          const p = { ...(saved ?? loaded), ...pending };
           return (
-            <form class="filters" onSubmit={(e) => e.preventDefault()}>
+            <form class="filters" aria-label="Digest settings" onSubmit={(e) => e.preventDefault()}>
               <label class="check">
                 <input type="checkbox" name="enabled" checked={p.enabled} disabled={act.busy} onChange={(e) => patch({ enabled: e.currentTarget.checked })} />
                 Send the daily digest
               </label>
               <label>
-                Send hour {tz ? `(${tz})` : '(the fund\u2019s time zone)'}
+                Send time ({p.timezone})
                 <select name="send_hour" value={String(p.send_hour)} disabled={act.busy} onChange={(e) => patch({ send_hour: Number(e.currentTarget.value) })}>
                   {Array.from({ length: 24 }, (_, h) => (
-                    <option value={String(h)}>{hourLabel(h)}</option>
+                    <option key={h} value={String(h)}>
+                      {hourLabel(h)}
+                    </option>
                   ))}
                 </select>
               </label>
-              <p class="muted">Setting from: {p.source}</p>
+              <p class="muted">
+                Times are in the fund's time zone, {p.timezone}. Setting from: {p.source === 'db' ? 'saved here' : 'the service configuration'}.
+              </p>
             </form>
           );
         }}
       </Show>
       <div class="actions">
-        <button type="button" disabled={act.busy} onClick={() => act.run(async () => { const r = await call(api.sendTestDigestEmail({ body: {} })); return `Test email sent by ${r.transport} to ${r.recipients.join(', ')}.`; })}>
+        <button
+          type="button"
+          disabled={act.busy}
+          onClick={() =>
+            act.run(async () => {
+              const r = await call(sendTestDigestEmail({ body: {} }));
+              sends.reload();
+              return `Test email sent by ${r.transport} to ${r.recipients.join(', ')}.`;
+            })
+          }
+        >
           Send Test Digest Email
         </button>
-        <button type="button" disabled={act.busy} onClick={() => act.run(async () => { const r = await call(api.sendDigestNow()); reloadPreview(); return `Digest "${r.subject}" sent by ${r.transport} to ${r.recipients.join(', ')}.`; })}>
+        <button
+          type="button"
+          disabled={act.busy}
+          onClick={() =>
+            act.run(async () => {
+              const r = await call(sendDigestNow());
+              reloadPreview();
+              sends.reload();
+              return `Digest “${r.subject}” sent by ${r.transport} to ${r.recipients.join(', ')}.`;
+            })
+          }
+        >
           Send Digest Now
         </button>
       </div>
@@ -232,8 +379,28 @@ export function Digest() {
           </article>
         )}
       </Show>
-      <h2>Send log</h2>
-      <p class="muted">The send log is not available from this service version yet.</p>
+      <h2 id="sends-h">Send log</h2>
+      <Show load={sends.load}>
+        {(items) =>
+          items.length === 0 ? (
+            <p class="muted">No digest sent yet.</p>
+          ) : (
+            <ul class="list" aria-labelledby="sends-h" data-testid="sends">
+              {items.map((s) => (
+                <li class="card" key={s.id}>
+                  <span class={`tag ${s.ok ? 'approved' : 'error'}`}>{s.ok ? 'sent' : 'failed'}</span> {when(s.sent_at)} · {s.trigger.replace('_', ' ')} · {s.transport ?? 'no transport'} · {s.recipient_count}{' '}
+                  admin{s.recipient_count === 1 ? '' : 's'}
+                  {s.error_kind ? ` · ${s.error_kind}` : ''}
+                  <div class="meta">
+                    window {when(s.window_since)} – {when(s.window_until)}
+                  </div>
+                </li>
+              ))}
+            </ul>
+          )
+        }
+      </Show>
+      <LoadMore paged={sends} label="digest sends" />
     </section>
   );
 }

@@ -21,20 +21,6 @@ export function takeTokenFromUrl(): void {
   }
 }
 
-/** The signed-in email, read from the token's payload (display only). */
-export function tokenEmail(): string | null {
-  const t = token();
-  const part = t?.split('.')[1];
-  if (!part) return null;
-  try {
-    const json: unknown = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/')));
-    if (json && typeof json === 'object' && 'sub' in json && typeof json.sub === 'string') return json.sub;
-  } catch {
-    return null;
-  }
-  return null;
-}
-
 let onUnauthorized: () => void = () => {};
 
 export function setupClient(unauthorized: () => void): void {
@@ -59,8 +45,11 @@ export async function call<T>(p: Promise<Result<T>>): Promise<T> {
   let r: Result<T>;
   try {
     r = await p;
-  } catch {
-    throw new ApiFailure(0, 'network', 'The service could not be reached.');
+  } catch (e) {
+    // fetch rejects with a TypeError when the network fails; anything else is
+    // the client's zod validation of the request or the response.
+    if (e instanceof TypeError) throw new ApiFailure(0, 'network', 'The service could not be reached.');
+    throw new ApiFailure(0, 'invalid', 'The request or the service\u2019s answer did not match the API description.');
   }
   const status = r.response?.status ?? 0;
   if (r.error !== undefined || !r.response?.ok) {
@@ -75,7 +64,8 @@ export async function call<T>(p: Promise<Result<T>>): Promise<T> {
 
 export function describe(e: unknown): string {
   if (e instanceof ApiFailure) {
-    if (e.status === 403) return 'This page is for admins only. Your account can see its own proposals and drafts.';
+    if (e.status === 403) return 'This is for admins only. Your account can see its own proposals and drafts.';
+    if (e.status === 0) return e.message;
     return `${e.message} (${e.code})`;
   }
   return 'Something went wrong.';

@@ -1,68 +1,81 @@
 import { useState } from 'preact/hooks';
-import * as api from '@mailroom/client';
-import type { ActivityEntry, DraftResponse } from '@mailroom/client';
+import { createDraft, getEmailActivity, listActivityInvestors, listEmailAccounts, listEmailActivity } from '@mailroom/client';
+import type { ListEmailActivityData } from '@mailroom/client';
+import type { DraftCreated, EmailDetail as Email } from './types';
 import { call } from './api';
-import { ErrorBox, Show, useLoad, when } from './ui';
+import { AdminOnly, ErrorBox, LoadMore, Show, useLoad, useMe, usePaged, when } from './ui';
 
 type Filters = { investor: string; mailbox: string; direction: string; q: string; since: string; until: string };
 const empty: Filters = { investor: '', mailbox: '', direction: '', q: '', since: '', until: '' };
 
-function query(f: Filters, cursor?: string) {
-  // since/until are dates in the browser's zone, sent as instants.
-  const q: Record<string, string | number> = {};
+function query(f: Filters, cursor?: string): NonNullable<ListEmailActivityData['query']> {
+  // since/until are whole days in the browser's zone, sent as instants.
+  const q: NonNullable<ListEmailActivityData['query']> = {};
   if (f.investor) q.investor_id = Number(f.investor);
   if (f.mailbox) q.account_id = Number(f.mailbox);
-  if (f.direction) q.direction = f.direction;
+  if (f.direction === 'inbound' || f.direction === 'outbound') q.direction = f.direction;
   if (f.q.trim()) q.q = f.q.trim();
   if (f.since) q.since = new Date(`${f.since}T00:00:00`).toISOString();
-  if (f.until) q.until = new Date(`${f.until}T23:59:59.999`).toISOString();
+  if (f.until) {
+    const end = new Date(`${f.until}T00:00:00`);
+    end.setDate(end.getDate() + 1);
+    q.until = end.toISOString();
+  }
   if (cursor) q.cursor = cursor;
   return q;
 }
 
 export function Communications({ openEmail }: { openEmail: (id: number) => void }) {
+  return (
+    <AdminOnly title="Communications">
+      <Search openEmail={openEmail} />
+    </AdminOnly>
+  );
+}
+
+function Search({ openEmail }: { openEmail: (id: number) => void }) {
   const [draft, setDraft] = useState<Filters>(empty);
   const [filters, setFilters] = useState<Filters>(empty);
-  const [more, setMore] = useState<{ items: ActivityEntry[]; cursor: string | null; error?: unknown } | null>(null);
-  const investors = useLoad(() => call(api.listActivityInvestors()), []);
-  const mailboxes = useLoad(() => call(api.listEmailAccounts()), []);
-  const [page] = useLoad(async () => {
-    setMore(null);
-    return call(api.listEmailActivity({ query: query(filters) }));
-  }, [JSON.stringify(filters)]);
-
+  const [investors] = useLoad(() => call(listActivityInvestors()), []);
+  const [mailboxes] = useLoad(() => call(listEmailAccounts()), []);
+  const list = usePaged((cursor) => call(listEmailActivity({ query: query(filters, cursor) })), [JSON.stringify(filters)]);
+  const badDates = draft.since !== '' && draft.until !== '' && draft.until < draft.since;
   const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
-  const loadMore = async (cursor: string, shown: ActivityEntry[]) => {
-    try {
-      const next = await call(api.listEmailActivity({ query: query(filters, cursor) }));
-      setMore({ items: [...shown, ...next.items], cursor: next.next_cursor ?? null });
-    } catch (error) {
-      setMore({ items: shown, cursor, error });
-    }
-  };
 
   return (
     <section>
       <h1>Communications</h1>
+      <p class="muted">Email linked to investors, newest first. Only the fund's admins see this page.</p>
       <form
         class="filters"
+        aria-label="Search email"
         onSubmit={(e) => {
           e.preventDefault();
-          setFilters(draft);
+          if (!badDates) setFilters(draft);
         }}
       >
         <label>
           Investor
           <select name="investor" value={draft.investor} onChange={set('investor')}>
             <option value="">All investors</option>
-            {investors[0].state === 'ok' && investors[0].data.map((i) => <option value={String(i.id)}>{i.name}</option>)}
+            {investors.state === 'ok' &&
+              investors.data.map((i) => (
+                <option key={i.id} value={String(i.id)}>
+                  {i.name}
+                </option>
+              ))}
           </select>
         </label>
         <label>
           Mailbox
           <select name="mailbox" value={draft.mailbox} onChange={set('mailbox')}>
             <option value="">All mailboxes</option>
-            {mailboxes[0].state === 'ok' && mailboxes[0].data.map((m) => <option value={String(m.id)}>{m.email_address}</option>)}
+            {mailboxes.state === 'ok' &&
+              mailboxes.data.map((m) => (
+                <option key={m.id} value={String(m.id)}>
+                  {m.email_address}
+                </option>
+              ))}
           </select>
         </label>
         <label>
@@ -74,139 +87,247 @@ export function Communications({ openEmail }: { openEmail: (id: number) => void 
           </select>
         </label>
         <label>
-          Search
+          Search text
           <input name="q" type="search" value={draft.q} onInput={set('q')} placeholder="subject, snippet, sender" />
         </label>
         <label>
-          Since
+          Sent on or after
           <input name="since" type="date" value={draft.since} onInput={set('since')} />
         </label>
         <label>
-          Until
-          <input name="until" type="date" value={draft.until} onInput={set('until')} />
+          Sent on or before
+          <input name="until" type="date" value={draft.until} onInput={set('until')} aria-invalid={badDates} />
         </label>
         <div class="actions">
-          <button type="submit">Search</button>
-          <button type="button" class="secondary" onClick={() => { setDraft(empty); setFilters(empty); }}>
+          <button type="submit" disabled={badDates}>
+            Search
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              setDraft(empty);
+              setFilters(empty);
+            }}
+          >
             Clear
           </button>
         </div>
+        {badDates && (
+          <p class="error" role="alert">
+            The end date is before the start date.
+          </p>
+        )}
+        {(investors.state === 'error' || mailboxes.state === 'error') && <ErrorBox error={investors.state === 'error' ? investors.error : mailboxes.state === 'error' ? mailboxes.error : undefined} />}
       </form>
-      <Show load={page}>
-        {(p) => {
-          const items = more?.items ?? p.items;
-          const cursor = more ? more.cursor : (p.next_cursor ?? null);
-          return (
-            <>
-              {items.length === 0 && <p class="muted">No matching email.</p>}
-              <ul class="list" aria-label="Emails">
-                {items.map((m) => (
-                  <li>
-                    <button type="button" class="row" onClick={() => openEmail(m.email_id)}>
-                      <span class="subject">{m.subject ?? '(no subject)'}</span>
-                      <span class="meta">
-                        <span class={`tag ${m.direction}`}>{m.direction}</span> {m.from_name ?? m.from_email ?? ''} · {when(m.sent_at)}
-                      </span>
-                      <span class="meta">{m.investors.map((i) => i.name).join(', ')}</span>
-                    </button>
-                  </li>
-                ))}
-              </ul>
-              {more?.error !== undefined && <ErrorBox error={more.error} />}
-              {cursor && (
-                <button type="button" class="secondary" onClick={() => loadMore(cursor, items)}>
-                  Load more
-                </button>
-              )}
-            </>
-          );
-        }}
+      <Show load={list.load}>
+        {(items) => (
+          <>
+            <p class="muted" role="status" data-testid="result-count">
+              {items.length === 0 ? 'No matching email.' : `${items.length} email${items.length === 1 ? '' : 's'}${list.cursor ? ' shown, more available' : ''}.`}
+            </p>
+            <ul class="list" aria-label="Emails">
+              {items.map((m) => (
+                <li key={m.email_id}>
+                  <a
+                    class="row"
+                    href={`/communications/${m.email_id}`}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      openEmail(m.email_id);
+                    }}
+                  >
+                    <span class="subject">{m.subject ?? '(no subject)'}</span>
+                    <span class="meta">
+                      <span class={`tag ${m.direction}`}>{m.direction}</span> {m.from_name ?? m.from_email ?? ''} · {when(m.sent_at)}
+                    </span>
+                    <span class="meta">
+                      {m.investors.map((i) => i.name).join(', ')} · {m.mailboxes.map((b) => b.email_address).join(', ')}
+                    </span>
+                  </a>
+                </li>
+              ))}
+            </ul>
+            <LoadMore paged={list} label="email" />
+          </>
+        )}
       </Show>
     </section>
   );
 }
 
-export function EmailDetail({ id, back }: { id: number; back: () => void }) {
-  // The detail (body, thread) is getEmailActivity; until the client has it the
-  // page shows what the list knows.
-  const [entry] = useLoad(async () => {
-    let cursor: string | undefined;
-    for (let i = 0; i < 20; i++) {
-      const page = await call(api.listEmailActivity({ query: { limit: 200, ...(cursor ? { cursor } : {}) } }));
-      const hit = page.items.find((m) => m.email_id === id);
-      if (hit) return hit;
-      if (!page.next_cursor) break;
-      cursor = page.next_cursor;
-    }
-    return null;
-  }, [id]);
-  const [done, setDone] = useState<DraftResponse | null>(null);
+export function EmailDetail({ id, open, back }: { id: number; open: (id: number) => void; back: () => void }) {
+  return (
+    <AdminOnly title="Communications">
+      <Detail id={id} open={open} back={back} />
+    </AdminOnly>
+  );
+}
+
+function Detail({ id, open, back }: { id: number; open: (id: number) => void; back: () => void }) {
+  const [email] = useLoad(() => call(getEmailActivity({ path: { email_id: id } })), [id]);
+  return (
+    <section>
+      <a
+        class="back"
+        href="/communications"
+        onClick={(e) => {
+          e.preventDefault();
+          back();
+        }}
+      >
+        ← Back to Communications
+      </a>
+      <Show load={email}>{(m) => <EmailView m={m} open={open} />}</Show>
+    </section>
+  );
+}
+
+function address(name: string | null, email: string | null): string {
+  if (name && email) return `${name} <${email}>`;
+  return name ?? email ?? '—';
+}
+
+function EmailView({ m, open }: { m: Email; open: (id: number) => void }) {
+  return (
+    <article class="email" aria-labelledby="email-subject">
+      <h1 id="email-subject">{m.subject ?? '(no subject)'}</h1>
+      <dl>
+        <dt>From</dt>
+        <dd>{address(m.from_name, m.from_email)}</dd>
+        <dt>To</dt>
+        <dd>{m.to.join(', ') || '—'}</dd>
+        {m.cc.length > 0 && (
+          <>
+            <dt>Cc</dt>
+            <dd>{m.cc.join(', ')}</dd>
+          </>
+        )}
+        {m.reply_to.length > 0 && (
+          <>
+            <dt>Reply-To</dt>
+            <dd>{m.reply_to.join(', ')}</dd>
+          </>
+        )}
+        <dt>Sent</dt>
+        <dd>{when(m.sent_at)}</dd>
+        <dt>Direction</dt>
+        <dd>{m.direction}</dd>
+        <dt>Investors</dt>
+        <dd>
+          <ul class="plain" aria-label="Investors">
+            {m.investors.map((i) => (
+              <li key={i.id}>
+                {i.name}
+                {i.graveyard ? ' (graveyard)' : ''}
+                {i.contacts.length > 0 ? ` — ${i.contacts.map((c) => c.name || c.email).join(', ')}` : ' — matched by domain'}
+              </li>
+            ))}
+          </ul>
+        </dd>
+        <dt>Mailboxes</dt>
+        <dd>
+          <ul class="plain" aria-label="Mailboxes that saw it">
+            {m.mailboxes.map((b) => (
+              <li key={b.account_id}>
+                {b.email_address} ({b.direction}
+                {b.is_sent ? ', sent' : ''})
+              </li>
+            ))}
+          </ul>
+        </dd>
+        {m.attachments.length > 0 && (
+          <>
+            <dt>Attachments</dt>
+            <dd>{m.attachments.map((a) => `${a.name ?? 'unnamed'} (${a.content_type}, ${a.size} bytes)`).join('; ')}</dd>
+          </>
+        )}
+      </dl>
+      <h2>Body</h2>
+      <pre class="body" data-testid="email-body">
+        {m.body ?? m.snippet ?? '(no text body)'}
+      </pre>
+      <h2>Thread</h2>
+      {m.thread.length === 0 ? (
+        <p class="muted">No other captured email in this thread.</p>
+      ) : (
+        <ul class="list" aria-label="Thread">
+          {m.thread.map((t) => (
+            <li key={t.email_id}>
+              <a
+                class="row"
+                href={`/communications/${t.email_id}`}
+                onClick={(e) => {
+                  e.preventDefault();
+                  open(t.email_id);
+                }}
+              >
+                <span class="subject">{t.subject ?? '(no subject)'}</span>
+                <span class="meta">
+                  <span class={`tag ${t.direction}`}>{t.direction}</span> {t.from_email ?? ''} · {when(t.sent_at)}
+                </span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+      <ReplyDraft m={m} />
+    </article>
+  );
+}
+
+function ReplyDraft({ m }: { m: Email }) {
+  const me = useMe();
+  const [done, setDone] = useState<DraftCreated | null>(null);
   const [err, setErr] = useState<unknown>(undefined);
   const [busy, setBusy] = useState(false);
   const [body, setBody] = useState('');
   const makeDraft = async (replyAll: boolean) => {
     setBusy(true);
     setErr(undefined);
+    setDone(null);
     try {
-      setDone(await call(api.createDraft({ body: { email_id: id, body, reply_all: replyAll } })));
+      setDone(await call(createDraft({ body: { email_id: m.email_id, body, reply_all: replyAll } })));
     } catch (e) {
       setErr(e);
     } finally {
       setBusy(false);
     }
   };
+  // The draft goes into the caller's copy of the email when they hold one.
+  const mine = m.mailboxes.find((b) => b.email_address === me?.email) ?? m.mailboxes[0];
+  const gmail = (thread: string) => `https://mail.google.com/mail/?authuser=${encodeURIComponent(mine?.email_address ?? '')}#all/${encodeURIComponent(thread)}`;
   return (
-    <section>
-      <button type="button" class="secondary" onClick={back}>
-        ← Back to results
-      </button>
-      <Show load={entry}>
-        {(m) =>
-          m === null ? (
-            <p class="error" role="alert">This email is not in the Communications list.</p>
-          ) : (
-            <article class="email">
-              <h1>{m.subject ?? '(no subject)'}</h1>
-              <dl>
-                <dt>From</dt>
-                <dd>{m.from_name ? `${m.from_name} <${m.from_email ?? ''}>` : m.from_email}</dd>
-                <dt>To</dt>
-                <dd>{m.to.join(', ') || '—'}</dd>
-                {m.cc.length > 0 && (<><dt>Cc</dt><dd>{m.cc.join(', ')}</dd></>)}
-                <dt>Sent</dt>
-                <dd>{when(m.sent_at)}</dd>
-                <dt>Direction</dt>
-                <dd>{m.direction}</dd>
-                <dt>Investors</dt>
-                <dd>{m.investors.map((i) => i.name + (i.graveyard ? ' (graveyard)' : '')).join(', ')}</dd>
-                <dt>Mailboxes</dt>
-                <dd>{m.mailboxes.map((b) => `${b.email_address}${b.is_sent ? ' (sent)' : ''}`).join(', ')}</dd>
-              </dl>
-              <p class="body">{m.snippet ?? ''}</p>
-              <p class="muted">The full body and the thread are not available from this service version yet.</p>
-              <h2>Draft a reply</h2>
-              <p class="muted">Creates a Gmail draft in the thread for you to review and send from Gmail. Nothing is sent.</p>
-              <label>
-                Reply text
-                <textarea name="reply" rows={4} value={body} onInput={(e) => setBody(e.currentTarget.value)} />
-              </label>
-              <div class="actions">
-                <button type="button" disabled={busy || !body.trim()} onClick={() => makeDraft(false)}>Draft a reply</button>
-                <button type="button" disabled={busy || !body.trim()} onClick={() => makeDraft(true)}>Draft reply-all</button>
-              </div>
-              {err !== undefined && <ErrorBox error={err} />}
-              {done && (
-                <p class="ok" role="status">
-                  Draft created for {done.to.join(', ')}.{' '}
-                  <a href={`https://mail.google.com/mail/#drafts?compose=${encodeURIComponent(done.gmail_draft_id)}`} target="_blank" rel="noreferrer">
-                    Open it in Gmail
-                  </a>
-                </p>
-              )}
-            </article>
-          )
-        }
-      </Show>
-    </section>
+    <>
+      <h2>Draft a reply</h2>
+      <p class="muted">Creates a Gmail draft in this thread for you to review and send from Gmail. mailroom never sends it.</p>
+      <label>
+        Reply text
+        <textarea name="reply" rows={4} value={body} onInput={(e) => setBody(e.currentTarget.value)} />
+      </label>
+      <div class="actions">
+        <button type="button" disabled={busy || !body.trim()} onClick={() => makeDraft(false)}>
+          Draft a reply
+        </button>
+        <button type="button" class="secondary" disabled={busy || !body.trim()} onClick={() => makeDraft(true)}>
+          Draft reply-all
+        </button>
+      </div>
+      {busy && (
+        <p class="muted" role="status">
+          Creating the draft…
+        </p>
+      )}
+      {err !== undefined && <ErrorBox error={err} />}
+      {done && (
+        <p class="ok" role="status" data-testid="draft-done">
+          Draft “{done.subject}” created for {[...done.to, ...done.cc].join(', ')}.{' '}
+          <a href={gmail(done.thread_id)} target="_blank" rel="noreferrer">
+            Open the thread in Gmail
+          </a>{' '}
+          to review and send it.
+        </p>
+      )}
+    </>
   );
 }

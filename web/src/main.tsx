@@ -1,27 +1,35 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { setupClient, signOut, takeTokenFromUrl, token, tokenEmail } from './api';
+import { getMe } from '@mailroom/client';
+import { call, setupClient, signOut, takeTokenFromUrl, token } from './api';
 import { Communications, EmailDetail } from './communications';
-import { Digest, Mailboxes, Proposals } from './admin';
+import { Digest, Drafts, Mailboxes, Proposals } from './admin';
+import { MeContext, Show, useLoad } from './ui';
 import './style.css';
 
 const pages = [
-  ['/communications', 'Communications'],
-  ['/proposals', 'Proposals'],
-  ['/mailboxes', 'Mailboxes'],
-  ['/digest', 'Digest'],
+  ['/communications', 'Communications', true],
+  ['/proposals', 'Proposals', false],
+  ['/drafts', 'Drafts', false],
+  ['/mailboxes', 'Mailboxes', true],
+  ['/digest', 'Digest', true],
 ] as const;
 
 function go(path: string) {
   history.pushState(null, '', path);
   window.dispatchEvent(new PopStateEvent('popstate'));
+  window.scrollTo(0, 0);
 }
 
 function SignIn({ expired }: { expired: boolean }) {
   return (
     <main class="signin">
       <h1>mailroom</h1>
-      {expired && <p class="error" role="alert">Your session ended. Sign in again.</p>}
+      {expired && (
+        <p class="error" role="alert">
+          Your session ended. Sign in again.
+        </p>
+      )}
       <p>Sign in with a link from the server's command line:</p>
       <pre>mailroom token --email you@fund.com --link</pre>
       <p class="muted">Open the printed link in this browser. The token stays in this tab only.</p>
@@ -29,35 +37,33 @@ function SignIn({ expired }: { expired: boolean }) {
   );
 }
 
-function App() {
-  const [signedIn, setSignedIn] = useState(token() !== null);
-  const [expired, setExpired] = useState(false);
+function Console({ onSignOut }: { onSignOut: () => void }) {
   const [path, setPath] = useState(window.location.pathname);
+  const [me] = useLoad(() => call(getMe()), []);
   useEffect(() => {
-    setupClient(() => {
-      signOut();
-      setExpired(true);
-      setSignedIn(false);
-    });
     const on = () => setPath(window.location.pathname);
     window.addEventListener('popstate', on);
     return () => window.removeEventListener('popstate', on);
   }, []);
-  if (!signedIn) return <SignIn expired={expired} />;
   const email = /^\/communications\/(\d+)$/.exec(path);
   let page;
-  if (email && email[1]) page = <EmailDetail id={Number(email[1])} back={() => history.back()} />;
+  if (email && email[1]) page = <EmailDetail id={Number(email[1])} open={(id) => go(`/communications/${id}`)} back={() => go('/communications')} />;
   else if (path === '/proposals') page = <Proposals />;
+  else if (path === '/drafts') page = <Drafts />;
   else if (path === '/mailboxes') page = <Mailboxes />;
   else if (path === '/digest') page = <Digest />;
   else page = <Communications openEmail={(id) => go(`/communications/${id}`)} />;
   const active = pages.find(([p]) => path.startsWith(p))?.[0] ?? '/communications';
+  const isAdmin = me.state === 'ok' && me.data.role === 'admin';
   return (
-    <>
+    <MeContext.Provider value={me.state === 'ok' ? me.data : null}>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header>
         <span class="brand">mailroom</span>
         <nav aria-label="Pages">
-          {pages.map(([p, label]) => (
+          {pages.map(([p, label, adminOnly]) => (
             <a
               href={p}
               aria-current={active === p ? 'page' : undefined}
@@ -67,28 +73,56 @@ function App() {
               }}
             >
               {label}
+              {adminOnly && me.state === 'ok' && !isAdmin ? ' (admins)' : ''}
             </a>
           ))}
         </nav>
         <span class="who">
-          Signed in as <strong data-testid="who">{tokenEmail() ?? 'unknown'}</strong>{' '}
-          <button
-            type="button"
-            class="link"
-            onClick={() => {
-              signOut();
-              setSignedIn(false);
-            }}
-          >
+          {me.state === 'ok' ? (
+            <>
+              Signed in as <strong data-testid="who">{me.data.display_name || me.data.email}</strong> <span class="tag">{me.data.role}</span>{' '}
+            </>
+          ) : null}
+          <button type="button" class="link" onClick={onSignOut}>
             Sign out
           </button>
         </span>
       </header>
-      <main>{page}</main>
-    </>
+      <main id="main" tabIndex={-1}>
+        <Show load={me}>{() => page}</Show>
+      </main>
+    </MeContext.Provider>
   );
 }
 
+function App() {
+  const [signedIn, setSignedIn] = useState(token() !== null);
+  const [expired, setExpired] = useState(false);
+  useEffect(() => {
+    const on = () => {
+      signOut();
+      setExpired(true);
+      setSignedIn(false);
+    };
+    window.addEventListener(UNAUTHORIZED, on);
+    return () => window.removeEventListener(UNAUTHORIZED, on);
+  }, []);
+  if (!signedIn) return <SignIn expired={expired} />;
+  return (
+    <Console
+      onSignOut={() => {
+        signOut();
+        setExpired(false);
+        setSignedIn(false);
+      }}
+    />
+  );
+}
+
+const UNAUTHORIZED = 'mailroom:unauthorized';
 takeTokenFromUrl();
+// Before the first render: children's effects (their first requests) run
+// before the App's own.
+setupClient(() => window.dispatchEvent(new Event(UNAUTHORIZED)));
 const root = document.getElementById('app');
 if (root) render(<App />, root);

@@ -1,8 +1,17 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { createContext } from 'preact';
+import { useContext, useEffect, useState } from 'preact/hooks';
+import type { Me } from './types';
 import { describe } from './api';
 
 export type Load<T> = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ok'; data: T };
+
+/** The signed-in user (`/api/me`). */
+export const MeContext = createContext<Me | null>(null);
+
+export function useMe(): Me | null {
+  return useContext(MeContext);
+}
 
 /** Runs `f` when `deps` change; `reload` runs it again. */
 export function useLoad<T>(f: () => Promise<T>, deps: unknown[]): [Load<T>, () => void] {
@@ -22,6 +31,64 @@ export function useLoad<T>(f: () => Promise<T>, deps: unknown[]): [Load<T>, () =
   return [s, () => setN((x) => x + 1)];
 }
 
+type Page<T> = { items: T[]; next_cursor?: string | null };
+
+export type Paged<T> = {
+  load: Load<T[]>;
+  /** The cursor of the next page, or null on the last. */
+  cursor: string | null;
+  more: () => void;
+  busy: boolean;
+  moreError: unknown;
+  reload: () => void;
+};
+
+/** A cursor-paged list: the first page when `deps` change, "load more" appends. */
+export function usePaged<T>(fetchPage: (cursor?: string) => Promise<Page<T>>, deps: unknown[]): Paged<T> {
+  const [items, setItems] = useState<T[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [moreError, setMoreError] = useState<unknown>(undefined);
+  const [first, reload] = useLoad(async () => {
+    const p = await fetchPage();
+    setItems(p.items);
+    setCursor(p.next_cursor ?? null);
+    setMoreError(undefined);
+    return p.items;
+  }, deps);
+  const load: Load<T[]> = first.state === 'ok' ? { state: 'ok', data: items } : first;
+  const more = () => {
+    if (!cursor || busy) return;
+    setBusy(true);
+    setMoreError(undefined);
+    fetchPage(cursor).then(
+      (p) => {
+        setItems((old) => [...old, ...p.items]);
+        setCursor(p.next_cursor ?? null);
+        setBusy(false);
+      },
+      (e: unknown) => {
+        setMoreError(e);
+        setBusy(false);
+      },
+    );
+  };
+  return { load, cursor, more, busy, moreError, reload };
+}
+
+export function LoadMore<T>({ paged, label }: { paged: Paged<T>; label: string }) {
+  return (
+    <>
+      {paged.moreError !== undefined && <ErrorBox error={paged.moreError} />}
+      {paged.load.state === 'ok' && paged.cursor && (
+        <button type="button" class="secondary" disabled={paged.busy} onClick={paged.more} aria-label={`Load more ${label}`}>
+          {paged.busy ? 'Loading…' : 'Load more'}
+        </button>
+      )}
+    </>
+  );
+}
+
 export function Show<T>({ load, children }: { load: Load<T>; children: (d: T) => ComponentChildren }) {
   if (load.state === 'loading') return <p class="muted" role="status">Loading…</p>;
   if (load.state === 'error') return <ErrorBox error={load.error} />;
@@ -36,8 +103,43 @@ export function ErrorBox({ error }: { error: unknown }) {
   );
 }
 
+/** What a member sees on an admin-only page, instead of a failed request. */
+export function AdminOnly({ title, children }: { title: string; children: ComponentChildren }) {
+  const me = useMe();
+  if (me && me.role !== 'admin') {
+    return (
+      <section>
+        <h1>{title}</h1>
+        <p class="notice" role="alert" data-testid="admin-only">
+          {title} is for the fund's admins only. You are signed in as {me.email} ({me.role}); you can see your own proposals and drafts.
+        </p>
+      </section>
+    );
+  }
+  return <>{children}</>;
+}
+
 export function when(ts: string | null | undefined): string {
   if (!ts) return '—';
   const d = new Date(ts);
   return Number.isNaN(d.getTime()) ? ts : d.toLocaleString();
+}
+
+/** Runs one action at a time and shows its result or error. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [msg, setMsg] = useState<{ ok: string } | { error: unknown } | null>(null);
+  const run = async (f: () => Promise<string>) => {
+    setBusy(true);
+    setMsg(null);
+    try {
+      setMsg({ ok: await f() });
+    } catch (error) {
+      setMsg({ error });
+    } finally {
+      setBusy(false);
+    }
+  };
+  const view = msg === null ? null : 'ok' in msg ? <p class="ok" role="status">{msg.ok}</p> : <ErrorBox error={msg.error} />;
+  return { busy, run, view };
 }

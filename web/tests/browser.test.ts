@@ -1,0 +1,245 @@
+// Browser tests of the console against a real `mailroom serve`, driven by
+// playwright-core on Debian's Chromium. scripts/ci/browser.sh starts the
+// server (fresh SQLite, seeded directory and mail, outbox transport) and
+// passes what the tests need in the environment.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ADMIN_EMAIL, ADMIN_LINK, BASE, MEMBER_LINK, OUTBOX, TEST_MS, ctx, nav, results, search, shot, signIn, until } from './harness.js';
+
+test('sign in by the CLI link shows who is signed in', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  assert.match((await page.getByTestId('who').textContent()) ?? '', /Ann/);
+  assert.equal(await page.evaluate(() => window.location.hash), '');
+  await page.close();
+});
+
+test('a bad or expired token signs out with a clear message', { timeout: TEST_MS }, async () => {
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/#token=not.a.token`);
+  await page.getByRole('alert').filter({ hasText: 'Your session ended. Sign in again.' }).waitFor();
+  await page.getByText('mailroom token --email you@fund.com --link').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the bad token is dropped');
+  await shot(page, 'sign-in');
+  await page.close();
+});
+
+test('Communications: every filter, then an email in full', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await page.getByRole('heading', { level: 1, name: 'Communications' }).waitFor();
+  const all = await results(page);
+  assert.ok(all.length >= 6, `seeded mail is listed (${all.length})`);
+
+  // Investor dropdown: no graveyard investor.
+  const options = await page.getByLabel('Investor').locator('option').allTextContents();
+  assert.ok(options.includes('Investor Co'), options.join(','));
+  assert.ok(!options.includes('Old Fund'), 'graveyard investors are not offered');
+
+  const byInvestor = await search(page, (p) => p.getByLabel('Investor').selectOption({ label: 'Acme Capital' }).then(() => undefined));
+  assert.deepEqual(byInvestor, ['Acme follow-up']);
+
+  const byMailbox = await search(page, (p) => p.getByLabel('Mailbox').selectOption({ label: 'bob@fund.com' }).then(() => undefined));
+  assert.deepEqual(byMailbox.sort(), ['Acme follow-up', 'Q3 capital call']);
+
+  const outbound = await search(page, (p) => p.getByLabel('Direction').selectOption('outbound').then(() => undefined));
+  assert.deepEqual(outbound.sort(), ['Acme follow-up', 'Re: Signed side letter']);
+  const inbound = await search(page, (p) => p.getByLabel('Direction').selectOption('inbound').then(() => undefined));
+  assert.ok(inbound.length >= 5 && !inbound.includes('Re: Signed side letter'), inbound.join(','));
+
+  const byText = await search(page, (p) => p.getByLabel('Search text').fill('capital call'));
+  assert.deepEqual(byText, ['Q3 capital call']);
+
+  // By keyboard: Enter in the text field searches.
+  await page.goto(`${BASE}/communications`);
+  await results(page);
+  await page.getByLabel('Search text').focus();
+  await page.keyboard.type('side letter');
+  await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/api/email/activity'), page.keyboard.press('Enter')]);
+  assert.deepEqual((await results(page)).sort(), ['Re: Signed side letter', 'Signed side letter']);
+
+  const byDates = await search(page, async (p) => {
+    await p.getByLabel('Sent on or after').fill('2024-05-18');
+    await p.getByLabel('Sent on or before').fill('2024-05-18');
+  });
+  // Both ends bound: mail from the 14th to the 22nd is left out.
+  assert.deepEqual(byDates.sort(), ['Re: Signed side letter', 'Signed side letter']);
+
+  // A bad range is refused in the form, with a message.
+  await page.getByLabel('Sent on or after').fill('2024-05-20');
+  await page.getByLabel('Sent on or before').fill('2024-05-10');
+  await page.getByText('The end date is before the start date.').waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Search', exact: true }).isDisabled());
+
+  await page.goto(`${BASE}/communications`);
+  await results(page);
+  await shot(page, 'communications');
+
+  // Open one: body, investors, mailboxes, thread, draft actions.
+  await page.getByRole('list', { name: 'Emails' }).getByRole('link', { name: /^Signed side letter/ }).click();
+  await page.getByRole('heading', { level: 1, name: 'Signed side letter' }).waitFor();
+  assert.match((await page.getByTestId('email-body').textContent()) ?? '', /\S/);
+  assert.match((await page.getByRole('list', { name: 'Investors' }).textContent()) ?? '', /Investor Co/);
+  assert.match((await page.getByRole('list', { name: 'Mailboxes that saw it' }).textContent()) ?? '', /ann@fund\.com/);
+  assert.match((await page.getByRole('list', { name: 'Thread' }).textContent()) ?? '', /Re: Signed side letter/);
+  await page.getByRole('button', { name: 'Draft a reply' }).waitFor();
+  await page.getByRole('button', { name: 'Draft reply-all' }).waitFor();
+  assert.ok(await page.getByRole('button', { name: 'Draft a reply' }).isDisabled(), 'no draft without text');
+  await shot(page, 'email-detail');
+  // Following the thread opens the other email.
+  await page.getByRole('list', { name: 'Thread' }).getByRole('link').first().click();
+  await page.getByRole('heading', { level: 1, name: 'Re: Signed side letter' }).waitFor();
+  await page.close();
+});
+
+test('Proposals: approving one takes it off the pending list', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await nav(page, 'Proposals');
+  const pending = page.getByTestId('pending');
+  await pending.waitFor();
+  const before = await pending.locator('.subject').allTextContents();
+  assert.ok(before.length > 0, 'seeded proposals are pending');
+  await shot(page, 'proposals');
+  const card = pending.locator('li').filter({ hasText: 'Q3 capital call' }).first();
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await page.getByRole('status').filter({ hasText: 'approved' }).waitFor();
+  const pendingNow = async () =>
+    (await page.getByRole('status').filter({ hasText: 'Loading' }).count()) > 0 ? null : await pending.locator('.subject').allTextContents();
+  const afterList = (await until(pendingNow, (v) => v !== null && v.length === before.length - 1, 'one fewer pending proposal')) ?? [];
+  assert.equal(
+    afterList.filter((s) => s === 'Q3 capital call').length,
+    before.filter((s) => s === 'Q3 capital call').length - 1,
+  );
+  // It is listed as decided.
+  await page.getByTestId('decided').filter({ hasText: 'Q3 capital call' }).waitFor();
+
+  // A decision that conflicts: another tab rejects "Fees", this stale page then approves it.
+  const other = await signIn(ADMIN_LINK);
+  await nav(other, 'Proposals');
+  await other.getByTestId('pending').locator('li').filter({ hasText: 'Fees' }).first().getByRole('button', { name: 'Reject' }).click();
+  await other.getByRole('status').filter({ hasText: 'rejected' }).waitFor();
+  await other.close();
+  await pending.locator('li').filter({ hasText: 'Fees' }).first().getByRole('button', { name: 'Approve' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match((await alert.textContent()) ?? '', /conflict/i, 'the conflict is shown');
+  await shot(page, 'proposals-conflict');
+  await page.close();
+});
+
+test('Digest: on and a new hour survive a reload; the test email lands in the outbox', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await nav(page, 'Digest');
+  const enabled = page.getByLabel('Send the daily digest');
+  await enabled.waitFor();
+  // Each change is saved at once; the page says so (or shows the error).
+  const saved = async (text: string) => {
+    const r = page.getByRole('status').filter({ hasText: text }).or(page.getByRole('alert'));
+    await r.first().waitFor();
+    assert.match((await r.first().textContent()) ?? '', new RegExp(text), 'saved without an error');
+  };
+  if (await enabled.isChecked()) {
+    await enabled.click();
+    await saved('digest off');
+  }
+  await enabled.click();
+  await saved('digest on');
+  assert.equal(await enabled.isChecked(), true);
+  const hour = page.getByLabel(/^Send time/);
+  const was = await hour.inputValue();
+  const next = was === '17' ? '6' : '17';
+  await hour.selectOption(next);
+  await saved(`sent at ${next.padStart(2, '0')}:00`);
+  assert.match((await page.locator('label', { has: hour }).textContent()) ?? '', /\(UTC\)|\(\w+\/\w+\)/, 'the time zone is named');
+
+  await page.reload();
+  await page.getByTestId('who').waitFor();
+  await page.getByLabel('Send the daily digest').waitFor();
+  assert.equal(await page.getByLabel('Send the daily digest').isChecked(), true, 'still on after reload');
+  assert.equal(await page.getByLabel(/^Send time/).inputValue(), next, 'hour kept after reload');
+
+  const before = new Set(readdirSync(OUTBOX).filter((f) => f.endsWith('.eml')));
+  await page.getByRole('button', { name: 'Send Test Digest Email' }).click();
+  await page.getByRole('status').filter({ hasText: 'Test email sent by outbox' }).waitFor();
+  // The scheduler may also send today's digest now that it is on; whatever
+  // lands goes to the admin only, and the test email is among it.
+  const fresh = await until(
+    async () => readdirSync(OUTBOX).filter((f) => f.endsWith('.eml') && !before.has(f)),
+    (f) => f.length > 0,
+    `a new .eml in ${OUTBOX}`,
+  );
+  const mails = fresh.map((f) => readFileSync(join(OUTBOX, f), 'utf8'));
+  for (const eml of mails) {
+    const to = /^To:(.*(?:\r?\n[ \t].*)*)/im.exec(eml)?.[1] ?? '';
+    assert.match(to, new RegExp(ADMIN_EMAIL.replace(/[.]/g, '\\.')), `addressed to the admin: ${to}`);
+    assert.doesNotMatch(to, /bob@fund\.com|investor|acme/i, 'to nobody else');
+    assert.doesNotMatch(eml, /^(Cc|Bcc):/im, 'no copies');
+  }
+  assert.equal(mails.filter((m) => /^Subject:.*mailroom test email/im.test(m)).length, 1, 'the test email is in the outbox');
+  // The send log shows it.
+  await page.getByTestId('sends').filter({ hasText: 'test' }).waitFor();
+  await shot(page, 'digest');
+  await page.close();
+});
+
+test('Mailboxes: sync state, counts and capture errors', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await nav(page, 'Mailboxes');
+  const list = page.getByRole('list', { name: 'Mailboxes' });
+  await list.waitFor();
+  const text = (await list.textContent()) ?? '';
+  assert.match(text, /ann@fund\.com/);
+  assert.match(text, /bob@fund\.com/);
+  assert.match(text, /\d+ messages/);
+  await list.locator('summary').first().click();
+  await page.getByText(/No capture errors\.|message /).first().waitFor();
+
+  // Add one, then disable it.
+  await page.getByLabel("Owner (a user's email)").fill('ann@fund.com');
+  await page.getByLabel('Mailbox address').fill('ann.deals@fund.com');
+  await page.getByRole('button', { name: 'Add mailbox' }).click();
+  await page.getByRole('status').filter({ hasText: 'ann.deals@fund.com added.' }).waitFor();
+  const card = list.locator('li').filter({ hasText: 'ann.deals@fund.com' });
+  await card.waitFor();
+  await card.getByRole('button', { name: 'Disable ann.deals@fund.com' }).click();
+  await page.getByRole('status').filter({ hasText: 'ann.deals@fund.com disabled.' }).waitFor();
+  await card.getByRole('button', { name: 'Enable ann.deals@fund.com' }).waitFor();
+  // A bad address is refused with a message, and nothing is added.
+  await page.getByLabel('Mailbox address').fill('ann.deals@fund.com');
+  await page.getByRole('button', { name: 'Add mailbox' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.equal(await list.locator('li').filter({ hasText: 'ann.deals@fund.com' }).count(), 1, 'no duplicate mailbox');
+  // Without Gmail, "Sync now" says why it cannot run.
+  await list.locator('li').filter({ hasText: 'bob@fund.com' }).getByRole('button', { name: 'Sync bob@fund.com now' }).click();
+  await page.getByRole('alert').waitFor();
+  await shot(page, 'mailboxes');
+  await page.close();
+});
+
+test('a member sees no admin data and is told why', { timeout: TEST_MS }, async () => {
+  const page = await signIn(MEMBER_LINK);
+  assert.match((await page.getByTestId('who').textContent()) ?? '', /Bob/);
+  for (const label of ['Communications', 'Mailboxes', 'Digest']) {
+    await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: new RegExp(`^${label}`) }).click();
+    const notice = page.getByTestId('admin-only');
+    await notice.waitFor();
+    assert.match((await notice.textContent()) ?? '', /admins only/);
+    const body = (await page.locator('main').textContent()) ?? '';
+    for (const secret of ['Signed side letter', 'ann@fund.com', 'Send Test Digest Email', 'Investor Co']) {
+      assert.ok(!body.includes(secret), `${label} shows no admin data (${secret})`);
+    }
+    await shot(page, `member-${label.toLowerCase()}`);
+  }
+  // Their own proposals only: bob's mailbox holds the Acme mail and the capital call.
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Proposals' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Proposals' }).waitFor();
+  await page.getByTestId('pending').or(page.getByText('No pending proposals.')).first().waitFor();
+  const main = (await page.locator('main').textContent()) ?? '';
+  assert.ok(!main.includes('Signed side letter'), 'no proposals on other mailboxes');
+  assert.ok(main.includes('Acme follow-up'), 'their own proposal is listed');
+  await shot(page, 'member-proposals');
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Drafts' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Drafts' }).waitFor();
+  await page.getByText('No drafts yet.').waitFor();
+  await page.close();
+});

@@ -1,0 +1,118 @@
+// Shared by the browser tests: the environment scripts/ci/browser.sh passes,
+// one Chromium (Debian's, through playwright-core) per test file with a fresh
+// profile, sign-in by a CLI link, screenshots and bounded polling.
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+
+export function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (run scripts/ci/browser.sh)`);
+  return v;
+}
+
+export const BASE = env('CONSOLE_BASE');
+export const ADMIN_LINK = env('CONSOLE_ADMIN_LINK');
+export const ADMIN_EMAIL = env('CONSOLE_ADMIN_EMAIL');
+export const MEMBER_LINK = process.env.CONSOLE_MEMBER_LINK ?? '';
+export const OUTBOX = env('CONSOLE_OUTBOX_DIR');
+export const SHOTS = env('CONSOLE_SCREENSHOTS');
+export const STEP_MS = 15_000;
+export const TEST_MS = 90_000;
+
+export let ctx: BrowserContext;
+let profile: string;
+
+before(async () => {
+  // A fresh profile every run; Playwright never downloads a browser here.
+  profile = mkdtempSync(join(tmpdir(), 'mailroom-chromium-'));
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    timeout: 60_000,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1280, height: 900 },
+    timezoneId: 'UTC',
+    locale: 'en-US',
+  });
+  ctx.setDefaultTimeout(STEP_MS);
+  ctx.setDefaultNavigationTimeout(STEP_MS);
+});
+
+after(async () => {
+  await ctx?.close();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+/** A new tab signed in by a CLI link (sessionStorage is per tab). */
+export async function signIn(link: string): Promise<Page> {
+  const page = await ctx.newPage();
+  const failures: string[] = [];
+  page.on('pageerror', (e) => failures.push(String(e)));
+  await page.goto(link);
+  // The token leaves the address bar at once.
+  await page.waitForFunction(() => !window.location.hash.includes('token='));
+  await page.getByTestId('who').waitFor();
+  assert.deepEqual(failures, [], 'no script errors');
+  return page;
+}
+
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.screenshot({ path: join(SHOTS, `${name}-375px.png`), fullPage: true });
+  // Nothing wider than the phone's screen.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `${name} fits 375 px (overflows by ${overflow}px)`);
+  if (size) await page.setViewportSize(size);
+}
+
+/** Polls `f` until `ok` holds of its value (bounded by STEP_MS). */
+export async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {
+  const end = Date.now() + STEP_MS;
+  let v = await f();
+  while (!ok(v)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    v = await f();
+  }
+  return v;
+}
+
+export async function nav(page: Page, label: string): Promise<void> {
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: label }).click();
+  await page.getByRole('heading', { level: 1, name: label }).waitFor();
+}
+
+/** The subjects the Communications list shows once it has loaded. */
+export async function results(page: Page): Promise<string[]> {
+  await page.getByTestId('result-count').waitFor();
+  return page.getByRole('list', { name: 'Emails' }).locator('.subject').allTextContents();
+}
+
+/** From a freshly loaded Communications page: set filters, search, read the results. */
+export async function search(page: Page, set: (p: Page) => Promise<void>): Promise<string[]> {
+  await page.goto(`${BASE}/communications`);
+  await results(page);
+  await set(page);
+  // The filters differ from the empty ones, so Search always asks the API.
+  await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/email/activity'),
+    page.getByRole('button', { name: 'Search', exact: true }).click(),
+  ]);
+  return results(page);
+}
