@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `token`, `directory import`,
-//! `capture import`, `bench`, `openapi`.
+//! `capture import`, `never-log`, `bench`, `openapi`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +55,12 @@ enum Command {
         #[command(subcommand)]
         command: CaptureCommand,
     },
+    /// The never-log list: addresses and domains whose mail is kept as
+    /// metadata only (as /api/admin/never-log).
+    NeverLog {
+        #[command(subcommand)]
+        command: NeverLogCommand,
+    },
     /// Benchmarks: seed a realistic database, time the activity list and the digest.
     Bench {
         #[command(subcommand)]
@@ -97,6 +103,23 @@ enum CaptureCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum NeverLogCommand {
+    /// Print the entries: id, kind, value.
+    List,
+    /// Add an address or a domain; the content already stored for its mail
+    /// is erased and its pending proposals removed.
+    Add {
+        /// An address (lawyer@firm.com) or a domain (firm.com, with its subdomains).
+        value: String,
+        /// Also remove the approved activities of that mail.
+        #[arg(long)]
+        purge_activities: bool,
+    },
+    /// Remove an entry by its id (see `list`).
+    Remove { id: i64 },
 }
 
 /// Parses the command line and runs the command.
@@ -221,6 +244,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
                     paths,
                 },
         } => capture_import(&config, &mailbox, sent, &paths).await,
+        Command::NeverLog { command } => never_log(&config, command).await,
         Command::Openapi { .. } | Command::Bench { .. } => {
             unreachable!("handled before the runtime starts")
         }
@@ -262,6 +286,49 @@ async fn capture_import(
         report.elapsed.as_secs_f64(),
         report.messages_per_second()
     );
+    Ok(())
+}
+
+async fn never_log(config: &Config, command: NeverLogCommand) -> anyhow::Result<()> {
+    use mailroom_ports::TrustStore;
+    use mailroom_ports::trust::NeverLogTarget;
+    let store = wiring::connect_store(config).await?;
+    match command {
+        NeverLogCommand::List => {
+            for e in store.never_log_entries().await? {
+                println!("{}\t{}\t{}", e.id, e.target.kind(), e.target.value());
+            }
+        }
+        NeverLogCommand::Add {
+            value,
+            purge_activities,
+        } => {
+            let target = NeverLogTarget::parse(&value)
+                .context("the value is neither an email address nor a domain")?;
+            let (entry, purged) = store
+                .add_never_log(&target, purge_activities, jiff::Timestamp::now())
+                .await?;
+            println!(
+                "never-log entry {} added ({} {}): {} emails purged, {} pending proposals \
+                 removed, {} activities removed",
+                entry.id,
+                entry.target.kind(),
+                entry.target.value(),
+                purged.emails_purged,
+                purged.proposals_removed,
+                purged.activities_removed
+            );
+        }
+        NeverLogCommand::Remove { id } => {
+            let entry = store.remove_never_log(id).await?;
+            println!(
+                "never-log entry {} removed ({} {})",
+                entry.id,
+                entry.target.kind(),
+                entry.target.value()
+            );
+        }
+    }
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
 use mailroom_ports::gmail::{DraftCreator, MailboxReader};
 use mailroom_ports::parse::MessageParser;
-use mailroom_ports::{Clock, Domain, LlmNarrator, MailTransport, Store};
+use mailroom_ports::{Clock, Domain, LlmNarrator, MailTransport, Store, TrustStore};
 use serde::Serialize;
 
 use crate::config::JwtSecret;
@@ -23,6 +23,8 @@ pub type Drafts = DraftService<dyn Store, dyn DraftCreator, dyn Clock>;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The same store, for the never-log list and the background jobs.
+    pub trust: Arc<dyn TrustStore>,
     pub clock: Arc<dyn Clock>,
     pub jwt: JwtSecret,
     pub timezone: TimeZone,

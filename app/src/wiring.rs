@@ -28,7 +28,7 @@ use mailroom_ports::gmail::{DraftCreator, MailboxReader, TokenProvider};
 use mailroom_ports::llm::NarrativeRequest;
 use mailroom_ports::parse::MessageParser;
 use mailroom_ports::{
-    Clock, EmailAddress, LlmError, LlmNarrator, MailTransport, Store, TransportKind,
+    Clock, EmailAddress, LlmError, LlmNarrator, MailTransport, Store, TransportKind, TrustStore,
 };
 
 use crate::config::{Config, JwtSecret, SmtpTlsMode};
@@ -110,6 +110,7 @@ pub async fn build_with_store(
     let clock: Arc<dyn Clock> = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let holder = overrides.holder.unwrap_or_else(replica_name);
     let store_for_ops = store.clone();
+    let trust: Arc<dyn TrustStore> = store.clone();
     let store_dyn: Arc<dyn Store> = store;
     let jwt = jwt_secret(config, store_dyn.as_ref()).await?;
     let http = reqwest::Client::builder()
@@ -303,6 +304,7 @@ pub async fn build_with_store(
 
     Ok(AppState {
         store: store_dyn.clone(),
+        trust,
         clock: clock.clone(),
         jwt,
         timezone: config.timezone.clone(),

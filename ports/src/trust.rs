@@ -1,5 +1,5 @@
-//! Trust in what was captured: the never-log list, background jobs (the
-//! re-match after a directory change), and the completeness audit's figures.
+//! Trust in what was captured: the never-log list and background jobs (the
+//! re-match after a directory change).
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -191,27 +191,6 @@ pub struct RematchCandidate {
     pub sightings: Vec<(AccountId, EmailAddress, String)>,
 }
 
-/// The recorded result of the last completeness audit of a mailbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditFigure {
-    /// Gmail's messages in the backfill window.
-    pub in_gmail: u64,
-    /// Of those, captured (a live sighting).
-    pub captured: u64,
-    pub at: Timestamp,
-}
-
-/// A failed-to-parse message as the audit and the retry see it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaptureFailure {
-    pub gmail_message_id: String,
-    /// Already redacted.
-    pub error: String,
-    pub attempts: u32,
-    /// When the next retry is due; `None` when retries are exhausted.
-    pub retry_at: Option<Timestamp>,
-}
-
 /// The store's side of never-log, jobs and audits.
 #[async_trait]
 pub trait TrustStore: Store {
@@ -255,11 +234,14 @@ pub trait TrustStore: Store {
     ) -> Result<Option<Job>, StoreError>;
 
     /// Moves the cursor and adds to the counters if `generation` is still the
-    /// job's; `done` marks it finished and frees the lease. Returns whether
-    /// the write happened.
+    /// job's and `holder` still holds its lease (a replica that stalled past
+    /// its lease must not write over the one that took over); `done` marks
+    /// it finished and frees the lease. Returns whether the write happened.
+    #[allow(clippy::too_many_arguments)]
     async fn advance_job(
         &self,
         kind: JobKind,
+        holder: &str,
         generation: i64,
         cursor: i64,
         progress: JobProgress,
@@ -305,30 +287,4 @@ pub trait TrustStore: Store {
         links: &[MatchLink],
         at: Timestamp,
     ) -> Result<u32, StoreError>;
-
-    /// Failed-to-parse messages of the mailbox, with their retry schedule.
-    async fn capture_failures(&self, id: AccountId) -> Result<Vec<CaptureFailure>, StoreError>;
-
-    /// Drops the failure record once the message was captured.
-    async fn clear_capture_failure(
-        &self,
-        id: AccountId,
-        gmail_message_id: &str,
-    ) -> Result<(), StoreError>;
-
-    /// Schedules the failure's next retry (`None`: give up).
-    async fn schedule_capture_retry(
-        &self,
-        id: AccountId,
-        gmail_message_id: &str,
-        retry_at: Option<Timestamp>,
-    ) -> Result<(), StoreError>;
-
-    /// Emails with a live sighting in the mailbox that are matched but have
-    /// no content stored (Gmail ids of those sightings).
-    async fn content_missing(&self, id: AccountId) -> Result<Vec<String>, StoreError>;
-
-    async fn record_audit(&self, id: AccountId, figure: AuditFigure) -> Result<(), StoreError>;
-
-    async fn last_audit(&self, id: AccountId) -> Result<Option<AuditFigure>, StoreError>;
 }

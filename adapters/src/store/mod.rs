@@ -20,6 +20,7 @@ mod logs;
 mod paging;
 mod proposals;
 mod sql;
+mod trust;
 
 use std::time::Duration;
 

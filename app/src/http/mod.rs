@@ -11,6 +11,7 @@ pub mod edge;
 pub mod error;
 pub mod health;
 pub mod me;
+pub mod never_log;
 pub mod paging;
 pub mod proposals;
 pub mod server;
@@ -35,6 +36,7 @@ type Apis = (
     accounts::AccountsApi,
     directory::DirectoryApi,
     me::MeApi,
+    never_log::NeverLogApi,
 );
 
 fn service() -> OpenApiService<Apis, ()> {
@@ -47,6 +49,7 @@ fn service() -> OpenApiService<Apis, ()> {
         accounts::AccountsApi,
         directory::DirectoryApi,
         me::MeApi,
+        never_log::NeverLogApi,
     );
     OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION"))
         .description(

@@ -1,1 +1,0 @@
-//! The completeness audit (to come).
