@@ -228,12 +228,19 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         } => {
             let update = directory::parse_update_file(&file).map_err(anyhow::Error::msg)?;
             let store = wiring::connect_store(&config).await?;
-            use mailroom_ports::Store;
-            let counts = store.upsert_directory(update).await?;
+            let (counts, job) = mailroom_domain::trust::update_directory(
+                store.as_ref(),
+                update,
+                jiff::Timestamp::now(),
+            )
+            .await?;
             println!(
                 "directory imported: {} users, {} investors, {} contacts",
                 counts.users, counts.investors, counts.contacts
             );
+            if job.is_some() {
+                println!("matching widened: a re-match is requested (the running service does it)");
+            }
             Ok(())
         }
         Command::Capture {
@@ -320,9 +327,14 @@ async fn never_log(config: &Config, command: NeverLogCommand) -> anyhow::Result<
             );
         }
         NeverLogCommand::Remove { id } => {
-            let entry = store.remove_never_log(id).await?;
+            let (entry, _) = mailroom_domain::trust::remove_never_log(
+                store.as_ref(),
+                id,
+                jiff::Timestamp::now(),
+            )
+            .await?;
             println!(
-                "never-log entry {} removed ({} {})",
+                "never-log entry {} removed ({} {}); a re-match is requested",
                 entry.id,
                 entry.target.kind(),
                 entry.target.value()
@@ -379,6 +391,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             ),
             schedulers::digest_loop(state.clone(), stop_rx.clone()),
             schedulers::sync_loop(state.clone(), config.sync_interval, stop_rx.clone()),
+            schedulers::rematch_loop(
+                state.clone(),
+                std::time::Duration::from_secs(10),
+                stop_rx.clone(),
+            ),
         )
     };
     let deadline = async {
@@ -389,7 +406,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let signal_task = tokio::spawn(on_signal);
     tokio::select! {
-        (served, (), ()) = work => {
+        (served, (), (), ()) = work => {
             served.context("the HTTP server stopped")?;
             tracing::info!("mailroom stopped");
         }

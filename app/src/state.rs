@@ -7,6 +7,7 @@ use mailroom_domain::capture::SyncService;
 use mailroom_domain::digest::service::DigestService;
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
+use mailroom_domain::trust::RematchService;
 use mailroom_ports::gmail::{DraftCreator, MailboxReader};
 use mailroom_ports::parse::MessageParser;
 use mailroom_ports::{Clock, Domain, LlmNarrator, MailTransport, Store, TrustStore};
@@ -18,6 +19,8 @@ pub type Digests = DigestService<dyn Store, dyn LlmNarrator, dyn MailTransport, 
 pub type Syncs = SyncService<dyn Store, dyn MailboxReader, dyn MessageParser, dyn Clock>;
 pub type Proposals = ProposalService<dyn Store, dyn Clock>;
 pub type Drafts = DraftService<dyn Store, dyn DraftCreator, dyn Clock>;
+pub type Rematches =
+    RematchService<dyn TrustStore, dyn MailboxReader, dyn MessageParser, dyn Clock>;
 
 /// The wired application.
 #[derive(Clone)]
@@ -35,6 +38,9 @@ pub struct AppState {
     pub drafts: Option<Arc<Drafts>>,
     /// `None` when Google is not configured.
     pub sync: Option<Arc<Syncs>>,
+    /// The re-match job's steps; `None` when Google is not configured (it
+    /// fetches content from Gmail), so a requested job waits.
+    pub rematch: Option<Arc<Rematches>>,
     pub features: Arc<Features>,
     /// Readiness and the admin-only status details.
     pub ops: Arc<crate::ops::Ops>,

@@ -24,6 +24,7 @@ use mailroom_domain::digest::policy::{EnvPolicy, SendHour};
 use mailroom_domain::digest::service::{DigestConfig, DigestService};
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
+use mailroom_domain::trust::{RematchConfig, RematchService};
 use mailroom_ports::gmail::{DraftCreator, MailboxReader, TokenProvider};
 use mailroom_ports::llm::NarrativeRequest;
 use mailroom_ports::parse::MessageParser;
@@ -258,14 +259,27 @@ pub async fn build_with_store(
         },
     ));
 
-    let (sync, drafts) = match &tokens {
-        None => (None, None),
+    let (sync, drafts, rematch) = match &tokens {
+        None => (None, None, None),
         Some(tokens) => {
             let reader: Arc<dyn MailboxReader> =
                 Arc::new(GmailMailbox::new(tokens.clone(), gmail_config.clone()));
             let parser: Arc<dyn MessageParser> = Arc::new(MailParser::default());
             let creator: Arc<dyn DraftCreator> =
                 Arc::new(GmailDrafts::new(tokens.clone(), gmail_config.clone()));
+            // The re-match shares the reader, and so its token cache and
+            // quota limiter, with sync.
+            let rematch = RematchService::new(
+                trust.clone(),
+                reader.clone(),
+                parser.clone(),
+                clock.clone(),
+                RematchConfig {
+                    internal_domains: config.internal_domains.clone(),
+                    holder: holder.clone(),
+                    ..RematchConfig::default()
+                },
+            );
             let sync = SyncService::new(
                 store_dyn.clone(),
                 reader,
@@ -286,7 +300,11 @@ pub async fn build_with_store(
                 clock.clone(),
                 config.internal_domains.clone(),
             );
-            (Some(Arc::new(sync)), Some(Arc::new(drafts)))
+            (
+                Some(Arc::new(sync)),
+                Some(Arc::new(drafts)),
+                Some(Arc::new(rematch)),
+            )
         }
     };
 
@@ -313,6 +331,7 @@ pub async fn build_with_store(
         proposals: Arc::new(ProposalService::new(store_dyn, clock)),
         drafts,
         sync,
+        rematch,
         features: Arc::new(features),
         ops: Arc::new(Ops::new(store_for_ops, config)),
         cors_origins: config.cors_origins.clone(),

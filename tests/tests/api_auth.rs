@@ -90,6 +90,7 @@ fn endpoints() -> Vec<Endpoint> {
             true,
         ),
         ep(Method::DELETE, "/api/admin/never-log/1", None, true),
+        ep(Method::GET, "/api/admin/jobs", None, true),
     ]
 }
 

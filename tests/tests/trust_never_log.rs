@@ -417,7 +417,9 @@ async fn the_api_adds_lists_and_removes_entries_with_exact_statuses(db: &TestDb)
     let path = format!("/api/admin/never-log/{id}");
     let (status, body) = send(&app, Method::DELETE, &path, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["value"], "firm.com");
+    assert_eq!(body["entry"]["value"], "firm.com");
+    assert_eq!(body["rematch"]["kind"], "rematch");
+    assert_eq!(body["rematch"]["state"], "pending");
     let (status, body) = send(&app, Method::DELETE, &path, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let (status, _) = send(&app, Method::DELETE, "/api/admin/never-log/abc", None).await;

@@ -10,6 +10,7 @@ pub mod drafts;
 pub mod edge;
 pub mod error;
 pub mod health;
+pub mod jobs;
 pub mod me;
 pub mod never_log;
 pub mod paging;
@@ -37,6 +38,7 @@ type Apis = (
     directory::DirectoryApi,
     me::MeApi,
     never_log::NeverLogApi,
+    jobs::JobsApi,
 );
 
 fn service() -> OpenApiService<Apis, ()> {
@@ -50,6 +52,7 @@ fn service() -> OpenApiService<Apis, ()> {
         directory::DirectoryApi,
         me::MeApi,
         never_log::NeverLogApi,
+        jobs::JobsApi,
     );
     OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION"))
         .description(

@@ -2,6 +2,7 @@
 //! domains whose mail is kept as metadata only, never linked, proposed,
 //! listed or put in a digest.
 
+use mailroom_domain::trust::remove_never_log;
 use mailroom_ports::trust::{NeverLogEntry, NeverLogTarget, PurgeOutcome};
 use poem::web::Data;
 use poem_openapi::param::Path;
@@ -10,6 +11,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::http::auth::AdminAuth;
 use crate::http::error::{ApiError, ApiResult, ErrorCode, on};
+use crate::http::jobs::{JobBody, job_body};
 use crate::http::types::ApiTimestamp;
 use crate::state::AppState;
 
@@ -77,6 +79,14 @@ pub enum NeverLogCreated {
     /// The new entry and what it purged.
     #[oai(status = 201)]
     Created(Json<NeverLogAdded>),
+}
+
+/// A never-log entry was removed and a re-match requested.
+#[derive(Debug, Object)]
+pub struct NeverLogRemoved {
+    pub entry: NeverLogEntryBody,
+    /// The re-match job it requested.
+    pub rematch: JobBody,
 }
 
 fn entry(e: NeverLogEntry) -> NeverLogEntryBody {
@@ -163,7 +173,9 @@ impl NeverLogApi {
         })))
     }
 
-    /// Removes an entry: its mail can match again from now on.
+    /// Removes an entry: its mail can match again, and a re-match starts
+    /// (see `listJobs`) so mail stored meanwhile as metadata only is matched
+    /// and its content fetched.
     #[oai(
         path = "/api/admin/never-log/:id",
         method = "delete",
@@ -174,9 +186,16 @@ impl NeverLogApi {
         state: Data<&AppState>,
         _admin: AdminAuth,
         id: Path<i64>,
-    ) -> ApiResult<Json<NeverLogEntryBody>, { on::ADMIN | on::PATH_ID }> {
-        let removed = state.trust.remove_never_log(id.0).await?;
-        tracing::info!(entry = removed.id, "never-log entry removed");
-        Ok(Json(entry(removed)))
+    ) -> ApiResult<Json<NeverLogRemoved>, { on::ADMIN | on::PATH_ID }> {
+        let (removed, job) =
+            remove_never_log(state.trust.as_ref(), id.0, state.clock.now()).await?;
+        tracing::info!(
+            entry = removed.id,
+            "never-log entry removed; re-match requested"
+        );
+        Ok(Json(NeverLogRemoved {
+            entry: entry(removed),
+            rematch: job_body(job),
+        }))
     }
 }
