@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `token`, `directory import`,
-//! `capture import`, `never-log`, `bench`, `openapi`.
+//! `capture import`, `never-log`, `audit`, `bench`, `openapi`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +60,16 @@ enum Command {
     NeverLog {
         #[command(subcommand)]
         command: NeverLogCommand,
+    },
+    /// Audit captured mailboxes against Gmail's backfill window (as GET
+    /// /api/email/accounts/{id}/audit); needs Gmail configured.
+    Audit {
+        /// One mailbox (default: every enabled one).
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// Also repair: capture the missing, fetch missing content, soft-delete the extra.
+        #[arg(long)]
+        repair: bool,
     },
     /// Benchmarks: seed a realistic database, time the activity list and the digest.
     Bench {
@@ -252,6 +262,7 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
                 },
         } => capture_import(&config, &mailbox, sent, &paths).await,
         Command::NeverLog { command } => never_log(&config, command).await,
+        Command::Audit { mailbox, repair } => audit(&config, mailbox.as_deref(), repair).await,
         Command::Openapi { .. } | Command::Bench { .. } => {
             unreachable!("handled before the runtime starts")
         }
@@ -293,6 +304,49 @@ async fn capture_import(
         report.elapsed.as_secs_f64(),
         report.messages_per_second()
     );
+    Ok(())
+}
+
+async fn audit(config: &Config, mailbox: Option<&str>, repair: bool) -> anyhow::Result<()> {
+    let mailbox = mailbox
+        .map(EmailAddress::parse)
+        .transpose()
+        .context("--mailbox")?;
+    let state = wiring::build(config, Overrides::default()).await?;
+    let Some(audit) = state.audit.clone() else {
+        anyhow::bail!("the audit needs Gmail: GOOGLE_SERVICE_ACCOUNT_FILE is not set");
+    };
+    let accounts: Vec<_> = state
+        .store
+        .list_accounts()
+        .await?
+        .into_iter()
+        .filter(|a| match &mailbox {
+            Some(m) => &a.email_address == m,
+            None => a.enabled,
+        })
+        .collect();
+    if accounts.is_empty() {
+        anyhow::bail!("no such mailbox");
+    }
+    for account in accounts {
+        let r = audit.audit(account.id, repair).await?;
+        let (_, line) = http::audit::summary(r.in_gmail, r.captured, r.at);
+        println!(
+            "{}: {line}; missing {}, extra {}, failed to parse {}, content missing {}",
+            account.email_address,
+            r.missing.len(),
+            r.extra.len(),
+            r.failed.len(),
+            r.content_missing.len()
+        );
+        if let Some(o) = r.repair {
+            println!(
+                "  repaired: {} captured, {} refetched, {} soft-deleted, {} still unparsable",
+                o.captured, o.refetched, o.soft_deleted, o.unparsable
+            );
+        }
+    }
     Ok(())
 }
 

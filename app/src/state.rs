@@ -8,6 +8,7 @@ use mailroom_domain::digest::service::DigestService;
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
 use mailroom_domain::trust::RematchService;
+use mailroom_domain::trust::audit::AuditService;
 use mailroom_ports::gmail::{DraftCreator, MailboxReader};
 use mailroom_ports::parse::MessageParser;
 use mailroom_ports::{Clock, Domain, LlmNarrator, MailTransport, Store, TrustStore};
@@ -19,6 +20,7 @@ pub type Digests = DigestService<dyn Store, dyn LlmNarrator, dyn MailTransport, 
 pub type Syncs = SyncService<dyn Store, dyn MailboxReader, dyn MessageParser, dyn Clock>;
 pub type Proposals = ProposalService<dyn Store, dyn Clock>;
 pub type Drafts = DraftService<dyn Store, dyn DraftCreator, dyn Clock>;
+pub type Audits = AuditService<dyn TrustStore, dyn MailboxReader, dyn MessageParser, dyn Clock>;
 pub type Rematches =
     RematchService<dyn TrustStore, dyn MailboxReader, dyn MessageParser, dyn Clock>;
 
@@ -41,6 +43,8 @@ pub struct AppState {
     /// The re-match job's steps; `None` when Google is not configured (it
     /// fetches content from Gmail), so a requested job waits.
     pub rematch: Option<Arc<Rematches>>,
+    /// The completeness audit; `None` when Google is not configured.
+    pub audit: Option<Arc<Audits>>,
     pub features: Arc<Features>,
     /// Readiness and the admin-only status details.
     pub ops: Arc<crate::ops::Ops>,

@@ -24,6 +24,7 @@ use mailroom_domain::digest::policy::{EnvPolicy, SendHour};
 use mailroom_domain::digest::service::{DigestConfig, DigestService};
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
+use mailroom_domain::trust::audit::{AuditConfig, AuditService};
 use mailroom_domain::trust::{RematchConfig, RematchService};
 use mailroom_ports::gmail::{DraftCreator, MailboxReader, TokenProvider};
 use mailroom_ports::llm::NarrativeRequest;
@@ -259,8 +260,8 @@ pub async fn build_with_store(
         },
     ));
 
-    let (sync, drafts, rematch) = match &tokens {
-        None => (None, None, None),
+    let (sync, drafts, rematch, audit) = match &tokens {
+        None => (None, None, None, None),
         Some(tokens) => {
             let reader: Arc<dyn MailboxReader> =
                 Arc::new(GmailMailbox::new(tokens.clone(), gmail_config.clone()));
@@ -278,6 +279,16 @@ pub async fn build_with_store(
                     internal_domains: config.internal_domains.clone(),
                     holder: holder.clone(),
                     ..RematchConfig::default()
+                },
+            );
+            let audit = AuditService::new(
+                trust.clone(),
+                reader.clone(),
+                parser.clone(),
+                clock.clone(),
+                AuditConfig {
+                    backfill_days: config.sync_backfill_days,
+                    internal_domains: config.internal_domains.clone(),
                 },
             );
             let sync = SyncService::new(
@@ -304,6 +315,7 @@ pub async fn build_with_store(
                 Some(Arc::new(sync)),
                 Some(Arc::new(drafts)),
                 Some(Arc::new(rematch)),
+                Some(Arc::new(audit)),
             )
         }
     };
@@ -332,6 +344,7 @@ pub async fn build_with_store(
         drafts,
         sync,
         rematch,
+        audit,
         features: Arc::new(features),
         ops: Arc::new(Ops::new(store_for_ops, config)),
         cors_origins: config.cors_origins.clone(),

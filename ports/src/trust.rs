@@ -1,5 +1,5 @@
-//! Trust in what was captured: the never-log list and background jobs (the
-//! re-match after a directory change).
+//! Trust in what was captured: the never-log list, background jobs (the
+//! re-match after a directory change), and the completeness audit.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -191,6 +191,24 @@ pub struct RematchCandidate {
     pub sightings: Vec<(AccountId, EmailAddress, String)>,
 }
 
+/// The recorded result of the last completeness audit of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditFigure {
+    /// Gmail's messages in the backfill window.
+    pub in_gmail: u64,
+    /// Of those, captured (a live sighting).
+    pub captured: u64,
+    pub at: Timestamp,
+}
+
+/// A message that failed to parse and has no sighting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureFailure {
+    pub gmail_message_id: String,
+    /// Already redacted.
+    pub error: String,
+}
+
 /// The store's side of never-log, jobs and audits.
 #[async_trait]
 pub trait TrustStore: Store {
@@ -287,4 +305,25 @@ pub trait TrustStore: Store {
         links: &[MatchLink],
         at: Timestamp,
     ) -> Result<u32, StoreError>;
+
+    /// Gmail ids of the mailbox's live sightings of mail sent at or after
+    /// `since`.
+    async fn live_gmail_ids_since(
+        &self,
+        id: AccountId,
+        since: Timestamp,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Recorded parse failures of the mailbox whose message has no sighting
+    /// there, most recent first.
+    async fn failed_captures(&self, id: AccountId) -> Result<Vec<CaptureFailure>, StoreError>;
+
+    /// Gmail ids of the mailbox's live sightings of matched mail stored
+    /// without its content.
+    async fn content_missing(&self, id: AccountId) -> Result<Vec<String>, StoreError>;
+
+    /// Keeps the mailbox's latest audit figure (replacing the previous one).
+    async fn record_audit(&self, id: AccountId, figure: AuditFigure) -> Result<(), StoreError>;
+
+    async fn last_audit(&self, id: AccountId) -> Result<Option<AuditFigure>, StoreError>;
 }

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod activity;
+mod audit;
 mod capture;
 mod diagnose;
 mod digest;

@@ -11,8 +11,8 @@ use tracing::instrument;
 
 use mailroom_ports::records::{EmailHeader, MatchLink};
 use mailroom_ports::trust::{
-    Job, JobKind, JobProgress, JobState, NeverLogEntry, NeverLogTarget, PurgeOutcome,
-    RematchCandidate,
+    AuditFigure, CaptureFailure, Job, JobKind, JobProgress, JobState, NeverLogEntry,
+    NeverLogTarget, PurgeOutcome, RematchCandidate,
 };
 use mailroom_ports::{
     AccountId, ContactId, EmailAddress, EmailId, InvestorId, StoreError, TrustStore,
@@ -373,6 +373,31 @@ impl TrustStore for SeaStore {
         }
         commit(txn).await?;
         Ok(created)
+    }
+
+    async fn live_gmail_ids_since(
+        &self,
+        id: AccountId,
+        since: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        super::audit::live_gmail_ids_since(self.connection(), id, since).await
+    }
+
+    async fn failed_captures(&self, id: AccountId) -> Result<Vec<CaptureFailure>, StoreError> {
+        super::audit::failed_captures(self.connection(), id).await
+    }
+
+    async fn content_missing(&self, id: AccountId) -> Result<Vec<String>, StoreError> {
+        super::audit::content_missing(self.connection(), id).await
+    }
+
+    #[instrument(skip_all, fields(account = %id))]
+    async fn record_audit(&self, id: AccountId, figure: AuditFigure) -> Result<(), StoreError> {
+        super::audit::record_audit(self.connection(), id, figure).await
+    }
+
+    async fn last_audit(&self, id: AccountId) -> Result<Option<AuditFigure>, StoreError> {
+        super::audit::last_audit(self.connection(), id).await
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod audit;
 pub mod auth;
 pub mod console;
 pub mod digest;
@@ -39,6 +40,7 @@ type Apis = (
     me::MeApi,
     never_log::NeverLogApi,
     jobs::JobsApi,
+    audit::AuditApi,
 );
 
 fn service() -> OpenApiService<Apis, ()> {
@@ -53,6 +55,7 @@ fn service() -> OpenApiService<Apis, ()> {
         me::MeApi,
         never_log::NeverLogApi,
         jobs::JobsApi,
+        audit::AuditApi,
     );
     OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION"))
         .description(

@@ -1,6 +1,8 @@
 //! Trust in what was captured: re-matching stored mail when the directory
-//! widens (or a never-log entry is removed).
+//! widens (or a never-log entry is removed), and the completeness audit of
+//! a mailbox.
 
+pub mod audit;
 pub mod rematch;
 
 pub use rematch::{
