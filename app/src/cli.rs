@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `token`, `directory import`,
-//! `capture import`, `bench`, `openapi`.
+//! `capture import`, `never-log`, `audit`, `bench`, `openapi`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +55,22 @@ enum Command {
         #[command(subcommand)]
         command: CaptureCommand,
     },
+    /// The never-log list: addresses and domains whose mail is kept as
+    /// metadata only (as /api/admin/never-log).
+    NeverLog {
+        #[command(subcommand)]
+        command: NeverLogCommand,
+    },
+    /// Audit captured mailboxes against Gmail's backfill window (as GET
+    /// /api/email/accounts/{id}/audit); needs Gmail configured.
+    Audit {
+        /// One mailbox (default: every enabled one).
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// Also repair: capture the missing, fetch missing content, soft-delete the extra.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Benchmarks: seed a realistic database, time the activity list and the digest.
     Bench {
         #[command(subcommand)]
@@ -97,6 +113,23 @@ enum CaptureCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum NeverLogCommand {
+    /// Print the entries: id, kind, value.
+    List,
+    /// Add an address or a domain; the content already stored for its mail
+    /// is erased and its pending proposals removed.
+    Add {
+        /// An address (lawyer@firm.com) or a domain (firm.com, with its subdomains).
+        value: String,
+        /// Also remove the approved activities of that mail.
+        #[arg(long)]
+        purge_activities: bool,
+    },
+    /// Remove an entry by its id (see `list`).
+    Remove { id: i64 },
 }
 
 /// Parses the command line and runs the command.
@@ -205,12 +238,19 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
         } => {
             let update = directory::parse_update_file(&file).map_err(anyhow::Error::msg)?;
             let store = wiring::connect_store(&config).await?;
-            use mailroom_ports::Store;
-            let counts = store.upsert_directory(update).await?;
+            let (counts, job) = mailroom_domain::trust::update_directory(
+                store.as_ref(),
+                update,
+                jiff::Timestamp::now(),
+            )
+            .await?;
             println!(
                 "directory imported: {} users, {} investors, {} contacts",
                 counts.users, counts.investors, counts.contacts
             );
+            if job.is_some() {
+                println!("matching widened: a re-match is requested (the running service does it)");
+            }
             Ok(())
         }
         Command::Capture {
@@ -221,6 +261,8 @@ async fn dispatch(command: Command, config: Config) -> anyhow::Result<()> {
                     paths,
                 },
         } => capture_import(&config, &mailbox, sent, &paths).await,
+        Command::NeverLog { command } => never_log(&config, command).await,
+        Command::Audit { mailbox, repair } => audit(&config, mailbox.as_deref(), repair).await,
         Command::Openapi { .. } | Command::Bench { .. } => {
             unreachable!("handled before the runtime starts")
         }
@@ -262,6 +304,97 @@ async fn capture_import(
         report.elapsed.as_secs_f64(),
         report.messages_per_second()
     );
+    Ok(())
+}
+
+async fn audit(config: &Config, mailbox: Option<&str>, repair: bool) -> anyhow::Result<()> {
+    let mailbox = mailbox
+        .map(EmailAddress::parse)
+        .transpose()
+        .context("--mailbox")?;
+    let state = wiring::build(config, Overrides::default()).await?;
+    let Some(audit) = state.audit.clone() else {
+        anyhow::bail!("the audit needs Gmail: GOOGLE_SERVICE_ACCOUNT_FILE is not set");
+    };
+    let accounts: Vec<_> = state
+        .store
+        .list_accounts()
+        .await?
+        .into_iter()
+        .filter(|a| match &mailbox {
+            Some(m) => &a.email_address == m,
+            None => a.enabled,
+        })
+        .collect();
+    if accounts.is_empty() {
+        anyhow::bail!("no such mailbox");
+    }
+    for account in accounts {
+        let r = audit.audit(account.id, repair).await?;
+        let (_, line) = http::audit::summary(r.in_gmail, r.captured, r.at);
+        println!(
+            "{}: {line}; missing {}, extra {}, failed to parse {}, content missing {}",
+            account.email_address,
+            r.missing.len(),
+            r.extra.len(),
+            r.failed.len(),
+            r.content_missing.len()
+        );
+        if let Some(o) = r.repair {
+            println!(
+                "  repaired: {} captured, {} refetched, {} soft-deleted, {} still unparsable",
+                o.captured, o.refetched, o.soft_deleted, o.unparsable
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn never_log(config: &Config, command: NeverLogCommand) -> anyhow::Result<()> {
+    use mailroom_ports::TrustStore;
+    use mailroom_ports::trust::NeverLogTarget;
+    let store = wiring::connect_store(config).await?;
+    match command {
+        NeverLogCommand::List => {
+            for e in store.never_log_entries().await? {
+                println!("{}\t{}\t{}", e.id, e.target.kind(), e.target.value());
+            }
+        }
+        NeverLogCommand::Add {
+            value,
+            purge_activities,
+        } => {
+            let target = NeverLogTarget::parse(&value)
+                .context("the value is neither an email address nor a domain")?;
+            let (entry, purged) = store
+                .add_never_log(&target, purge_activities, jiff::Timestamp::now())
+                .await?;
+            println!(
+                "never-log entry {} added ({} {}): {} emails purged, {} pending proposals \
+                 removed, {} activities removed",
+                entry.id,
+                entry.target.kind(),
+                entry.target.value(),
+                purged.emails_purged,
+                purged.proposals_removed,
+                purged.activities_removed
+            );
+        }
+        NeverLogCommand::Remove { id } => {
+            let (entry, _) = mailroom_domain::trust::remove_never_log(
+                store.as_ref(),
+                id,
+                jiff::Timestamp::now(),
+            )
+            .await?;
+            println!(
+                "never-log entry {} removed ({} {}); a re-match is requested",
+                entry.id,
+                entry.target.kind(),
+                entry.target.value()
+            );
+        }
+    }
     Ok(())
 }
 
@@ -312,6 +445,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             ),
             schedulers::digest_loop(state.clone(), stop_rx.clone()),
             schedulers::sync_loop(state.clone(), config.sync_interval, stop_rx.clone()),
+            schedulers::rematch_loop(
+                state.clone(),
+                std::time::Duration::from_secs(10),
+                stop_rx.clone(),
+            ),
         )
     };
     let deadline = async {
@@ -322,7 +460,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let signal_task = tokio::spawn(on_signal);
     tokio::select! {
-        (served, (), ()) = work => {
+        (served, (), (), ()) = work => {
             served.context("the HTTP server stopped")?;
             tracing::info!("mailroom stopped");
         }

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use mailroom_domain::capture::SyncError;
+use mailroom_domain::trust::StepOutcome;
 use tokio::sync::watch;
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -59,4 +60,40 @@ pub async fn sync_loop(state: AppState, every: Duration, stop: watch::Receiver<b
         }
     }
     tracing::info!("the sync scheduler stopped");
+}
+
+/// Steps per tick of the re-match scheduler before it looks at `stop` again.
+const REMATCH_STEPS_PER_TICK: usize = 50;
+
+/// The re-match scheduler: every `every`, steps a requested re-match until
+/// it is done, another replica holds it, or a step fails (the job keeps its
+/// cursor and the next tick resumes); idle when Gmail is not configured.
+pub async fn rematch_loop(state: AppState, every: Duration, stop: watch::Receiver<bool>) {
+    let Some(rematch) = state.rematch.clone() else {
+        tracing::info!("the re-match scheduler is off: Gmail is not configured");
+        stopped(stop).await;
+        return;
+    };
+    let mut tick = interval(every);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(stop.clone()) => break,
+        }
+        for _ in 0..REMATCH_STEPS_PER_TICK {
+            if *stop.borrow() {
+                break;
+            }
+            match rematch.run_once().await {
+                Ok(StepOutcome::Progressed(p)) => tracing::debug!(?p, "re-match step"),
+                Ok(StepOutcome::Idle | StepOutcome::Finished(_)) => break,
+                Err(e) => {
+                    tracing::warn!(error = %DisplayChain(&e), "re-match step failed");
+                    break;
+                }
+            }
+        }
+    }
+    tracing::info!("the re-match scheduler stopped");
 }

@@ -7,9 +7,11 @@ use mailroom_domain::capture::SyncService;
 use mailroom_domain::digest::service::DigestService;
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
+use mailroom_domain::trust::RematchService;
+use mailroom_domain::trust::audit::AuditService;
 use mailroom_ports::gmail::{DraftCreator, MailboxReader};
 use mailroom_ports::parse::MessageParser;
-use mailroom_ports::{Clock, Domain, LlmNarrator, MailTransport, Store};
+use mailroom_ports::{Clock, Domain, LlmNarrator, MailTransport, Store, TrustStore};
 use serde::Serialize;
 
 use crate::config::JwtSecret;
@@ -18,11 +20,16 @@ pub type Digests = DigestService<dyn Store, dyn LlmNarrator, dyn MailTransport, 
 pub type Syncs = SyncService<dyn Store, dyn MailboxReader, dyn MessageParser, dyn Clock>;
 pub type Proposals = ProposalService<dyn Store, dyn Clock>;
 pub type Drafts = DraftService<dyn Store, dyn DraftCreator, dyn Clock>;
+pub type Audits = AuditService<dyn TrustStore, dyn MailboxReader, dyn MessageParser, dyn Clock>;
+pub type Rematches =
+    RematchService<dyn TrustStore, dyn MailboxReader, dyn MessageParser, dyn Clock>;
 
 /// The wired application.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The same store, for the never-log list and the background jobs.
+    pub trust: Arc<dyn TrustStore>,
     pub clock: Arc<dyn Clock>,
     pub jwt: JwtSecret,
     pub timezone: TimeZone,
@@ -33,6 +40,11 @@ pub struct AppState {
     pub drafts: Option<Arc<Drafts>>,
     /// `None` when Google is not configured.
     pub sync: Option<Arc<Syncs>>,
+    /// The re-match job's steps; `None` when Google is not configured (it
+    /// fetches content from Gmail), so a requested job waits.
+    pub rematch: Option<Arc<Rematches>>,
+    /// The completeness audit; `None` when Google is not configured.
+    pub audit: Option<Arc<Audits>>,
     pub features: Arc<Features>,
     /// Readiness and the admin-only status details.
     pub ops: Arc<crate::ops::Ops>,

@@ -24,11 +24,13 @@ use mailroom_domain::digest::policy::{EnvPolicy, SendHour};
 use mailroom_domain::digest::service::{DigestConfig, DigestService};
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
+use mailroom_domain::trust::audit::{AuditConfig, AuditService};
+use mailroom_domain::trust::{RematchConfig, RematchService};
 use mailroom_ports::gmail::{DraftCreator, MailboxReader, TokenProvider};
 use mailroom_ports::llm::NarrativeRequest;
 use mailroom_ports::parse::MessageParser;
 use mailroom_ports::{
-    Clock, EmailAddress, LlmError, LlmNarrator, MailTransport, Store, TransportKind,
+    Clock, EmailAddress, LlmError, LlmNarrator, MailTransport, Store, TransportKind, TrustStore,
 };
 
 use crate::config::{Config, JwtSecret, SmtpTlsMode};
@@ -110,6 +112,7 @@ pub async fn build_with_store(
     let clock: Arc<dyn Clock> = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let holder = overrides.holder.unwrap_or_else(replica_name);
     let store_for_ops = store.clone();
+    let trust: Arc<dyn TrustStore> = store.clone();
     let store_dyn: Arc<dyn Store> = store;
     let jwt = jwt_secret(config, store_dyn.as_ref()).await?;
     let http = reqwest::Client::builder()
@@ -257,14 +260,37 @@ pub async fn build_with_store(
         },
     ));
 
-    let (sync, drafts) = match &tokens {
-        None => (None, None),
+    let (sync, drafts, rematch, audit) = match &tokens {
+        None => (None, None, None, None),
         Some(tokens) => {
             let reader: Arc<dyn MailboxReader> =
                 Arc::new(GmailMailbox::new(tokens.clone(), gmail_config.clone()));
             let parser: Arc<dyn MessageParser> = Arc::new(MailParser::default());
             let creator: Arc<dyn DraftCreator> =
                 Arc::new(GmailDrafts::new(tokens.clone(), gmail_config.clone()));
+            // The re-match shares the reader, and so its token cache and
+            // quota limiter, with sync.
+            let rematch = RematchService::new(
+                trust.clone(),
+                reader.clone(),
+                parser.clone(),
+                clock.clone(),
+                RematchConfig {
+                    internal_domains: config.internal_domains.clone(),
+                    holder: holder.clone(),
+                    ..RematchConfig::default()
+                },
+            );
+            let audit = AuditService::new(
+                trust.clone(),
+                reader.clone(),
+                parser.clone(),
+                clock.clone(),
+                AuditConfig {
+                    backfill_days: config.sync_backfill_days,
+                    internal_domains: config.internal_domains.clone(),
+                },
+            );
             let sync = SyncService::new(
                 store_dyn.clone(),
                 reader,
@@ -285,7 +311,12 @@ pub async fn build_with_store(
                 clock.clone(),
                 config.internal_domains.clone(),
             );
-            (Some(Arc::new(sync)), Some(Arc::new(drafts)))
+            (
+                Some(Arc::new(sync)),
+                Some(Arc::new(drafts)),
+                Some(Arc::new(rematch)),
+                Some(Arc::new(audit)),
+            )
         }
     };
 
@@ -303,6 +334,7 @@ pub async fn build_with_store(
 
     Ok(AppState {
         store: store_dyn.clone(),
+        trust,
         clock: clock.clone(),
         jwt,
         timezone: config.timezone.clone(),
@@ -311,6 +343,8 @@ pub async fn build_with_store(
         proposals: Arc::new(ProposalService::new(store_dyn, clock)),
         drafts,
         sync,
+        rematch,
+        audit,
         features: Arc::new(features),
         ops: Arc::new(Ops::new(store_for_ops, config)),
         cors_origins: config.cors_origins.clone(),

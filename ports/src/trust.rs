@@ -1,5 +1,5 @@
 //! Trust in what was captured: the never-log list, background jobs (the
-//! re-match after a directory change), and the completeness audit's figures.
+//! re-match after a directory change), and the completeness audit.
 
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -201,15 +201,12 @@ pub struct AuditFigure {
     pub at: Timestamp,
 }
 
-/// A failed-to-parse message as the audit and the retry see it.
+/// A message that failed to parse and has no sighting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaptureFailure {
     pub gmail_message_id: String,
     /// Already redacted.
     pub error: String,
-    pub attempts: u32,
-    /// When the next retry is due; `None` when retries are exhausted.
-    pub retry_at: Option<Timestamp>,
 }
 
 /// The store's side of never-log, jobs and audits.
@@ -255,11 +252,14 @@ pub trait TrustStore: Store {
     ) -> Result<Option<Job>, StoreError>;
 
     /// Moves the cursor and adds to the counters if `generation` is still the
-    /// job's; `done` marks it finished and frees the lease. Returns whether
-    /// the write happened.
+    /// job's and `holder` still holds its lease (a replica that stalled past
+    /// its lease must not write over the one that took over); `done` marks
+    /// it finished and frees the lease. Returns whether the write happened.
+    #[allow(clippy::too_many_arguments)]
     async fn advance_job(
         &self,
         kind: JobKind,
+        holder: &str,
         generation: i64,
         cursor: i64,
         progress: JobProgress,
@@ -306,28 +306,23 @@ pub trait TrustStore: Store {
         at: Timestamp,
     ) -> Result<u32, StoreError>;
 
-    /// Failed-to-parse messages of the mailbox, with their retry schedule.
-    async fn capture_failures(&self, id: AccountId) -> Result<Vec<CaptureFailure>, StoreError>;
-
-    /// Drops the failure record once the message was captured.
-    async fn clear_capture_failure(
+    /// Gmail ids of the mailbox's live sightings of mail sent at or after
+    /// `since`.
+    async fn live_gmail_ids_since(
         &self,
         id: AccountId,
-        gmail_message_id: &str,
-    ) -> Result<(), StoreError>;
+        since: Timestamp,
+    ) -> Result<Vec<String>, StoreError>;
 
-    /// Schedules the failure's next retry (`None`: give up).
-    async fn schedule_capture_retry(
-        &self,
-        id: AccountId,
-        gmail_message_id: &str,
-        retry_at: Option<Timestamp>,
-    ) -> Result<(), StoreError>;
+    /// Recorded parse failures of the mailbox whose message has no sighting
+    /// there, most recent first.
+    async fn failed_captures(&self, id: AccountId) -> Result<Vec<CaptureFailure>, StoreError>;
 
-    /// Emails with a live sighting in the mailbox that are matched but have
-    /// no content stored (Gmail ids of those sightings).
+    /// Gmail ids of the mailbox's live sightings of matched mail stored
+    /// without its content.
     async fn content_missing(&self, id: AccountId) -> Result<Vec<String>, StoreError>;
 
+    /// Keeps the mailbox's latest audit figure (replacing the previous one).
     async fn record_audit(&self, id: AccountId, figure: AuditFigure) -> Result<(), StoreError>;
 
     async fn last_audit(&self, id: AccountId) -> Result<Option<AuditFigure>, StoreError>;

@@ -81,6 +81,16 @@ fn endpoints() -> Vec<Endpoint> {
         ep(Method::GET, "/api/email/drafts", None, false),
         // getStatus
         ep(Method::GET, "/api/admin/status", None, true),
+        ep(Method::GET, "/api/admin/never-log", None, true),
+        // The admin's POST creates entry 1, which the DELETE then removes.
+        ep(
+            Method::POST,
+            "/api/admin/never-log",
+            Some(json!({"value": "spouse@home.org"})),
+            true,
+        ),
+        ep(Method::DELETE, "/api/admin/never-log/1", None, true),
+        ep(Method::GET, "/api/admin/jobs", None, true),
     ]
 }
 

@@ -221,7 +221,7 @@ fn content_columns(content: Option<&EmailContent>) -> Result<ContentColumns, Sto
 /// One link per investor (the first given), which names the proposal's
 /// contact: a proposal is per (email, investor), however many of the
 /// investor's contacts matched.
-fn first_link_per_investor(links: &[MatchLink]) -> Vec<&MatchLink> {
+pub(crate) fn first_link_per_investor(links: &[MatchLink]) -> Vec<&MatchLink> {
     let mut firsts: BTreeMap<i64, &MatchLink> = BTreeMap::new();
     for link in links {
         firsts.entry(link.investor_id.0).or_insert(link);

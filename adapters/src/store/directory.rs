@@ -252,8 +252,11 @@ pub(crate) async fn match_directory(db: &DatabaseConnection) -> Result<MatchDire
     Ok(MatchDirectory {
         contact_emails,
         investor_domains,
-        // The never-log table is not there yet; nothing is blocked.
-        never_log: Vec::new(),
+        never_log: super::trust::never_log_entries(db)
+            .await?
+            .into_iter()
+            .map(|e| e.target)
+            .collect(),
     })
 }
 

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod activity;
+mod audit;
 mod capture;
 mod diagnose;
 mod digest;
@@ -20,6 +21,7 @@ mod logs;
 mod paging;
 mod proposals;
 mod sql;
+mod trust;
 
 use std::time::Duration;
 

@@ -124,6 +124,13 @@ impl DirectoryApi {
         { on::ADMIN | on::JSON_BODY | on::CONFLICT | on::UNPROCESSABLE },
     > {
         let update = body.0.into_update()?;
-        Ok(Json(state.store.upsert_directory(update).await?.into()))
+        // A change that widens matching starts the re-match (see listJobs).
+        let (counts, _) = mailroom_domain::trust::update_directory(
+            state.trust.as_ref(),
+            update,
+            state.clock.now(),
+        )
+        .await?;
+        Ok(Json(counts.into()))
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod audit;
 pub mod auth;
 pub mod console;
 pub mod digest;
@@ -10,7 +11,9 @@ pub mod drafts;
 pub mod edge;
 pub mod error;
 pub mod health;
+pub mod jobs;
 pub mod me;
+pub mod never_log;
 pub mod paging;
 pub mod proposals;
 pub mod server;
@@ -35,6 +38,9 @@ type Apis = (
     accounts::AccountsApi,
     directory::DirectoryApi,
     me::MeApi,
+    never_log::NeverLogApi,
+    jobs::JobsApi,
+    audit::AuditApi,
 );
 
 fn service() -> OpenApiService<Apis, ()> {
@@ -47,6 +53,9 @@ fn service() -> OpenApiService<Apis, ()> {
         accounts::AccountsApi,
         directory::DirectoryApi,
         me::MeApi,
+        never_log::NeverLogApi,
+        jobs::JobsApi,
+        audit::AuditApi,
     );
     OpenApiService::new(apis, "mailroom", env!("CARGO_PKG_VERSION"))
         .description(

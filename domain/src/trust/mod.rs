@@ -1,10 +1,11 @@
 //! Trust in what was captured: re-matching stored mail when the directory
-//! widens, and the completeness audit of a mailbox.
+//! widens (or a never-log entry is removed), and the completeness audit of
+//! a mailbox.
 
 pub mod audit;
 pub mod rematch;
 
 pub use rematch::{
     RematchConfig, RematchError, RematchPlan, RematchService, StepOutcome, directory_widened,
-    plan_rematch,
+    plan_rematch, remove_never_log, update_directory,
 };

@@ -16,12 +16,12 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use mailroom_ports::gmail::{GmailError, MailboxReader};
 use mailroom_ports::parse::MessageParser;
-use mailroom_ports::records::{MatchDirectory, MatchLink};
-use mailroom_ports::trust::{JobKind, JobProgress, RematchCandidate};
+use mailroom_ports::records::{DirectoryCounts, DirectoryUpdate, MatchDirectory, MatchLink};
+use mailroom_ports::trust::{Job, JobKind, JobProgress, NeverLogEntry, RematchCandidate};
 use mailroom_ports::{Clock, ContactId, Domain, InvestorId, StoreError, TrustStore};
 use tracing::{info, instrument, warn};
 
-use crate::capture::{SENT_LABEL, build_capture, gmail_error_text, store_error_text};
+use crate::capture::{build_capture, gmail_error_text, store_error_text};
 use crate::matching::{Matcher, OwnAddresses, is_free_mail};
 
 /// Whether `after` can match mail that `before` could not: a contact
@@ -50,6 +50,45 @@ pub fn directory_widened(before: &MatchDirectory, after: &MatchDirectory) -> boo
             .filter(|d| !is_free_mail(&d.domain))
             .any(|d| !old_domains.contains(&(&d.domain, d.investor_id)))
         || before.never_log.iter().any(|n| !new_never.contains(n))
+}
+
+/// Applies a directory update and, when it widened matching (see
+/// [`directory_widened`]), requests the re-match job. A second identical
+/// update changes nothing and requests nothing.
+///
+/// # Errors
+/// Whatever the store answers; the update is one transaction, so a failure
+/// after it leaves the directory updated and no job requested.
+pub async fn update_directory<S: TrustStore + ?Sized>(
+    store: &S,
+    update: DirectoryUpdate,
+    at: Timestamp,
+) -> Result<(DirectoryCounts, Option<Job>), StoreError> {
+    let before = store.match_directory().await?;
+    let counts = store.upsert_directory(update).await?;
+    let after = store.match_directory().await?;
+    let job = if directory_widened(&before, &after) {
+        info!("the directory widened; re-match requested");
+        Some(store.request_job(JobKind::Rematch, at).await?)
+    } else {
+        None
+    };
+    Ok((counts, job))
+}
+
+/// Removes a never-log entry and requests the re-match, so its mail stored
+/// as metadata only meanwhile is matched (and fetched) again.
+///
+/// # Errors
+/// `NotFound` when there is no such entry; otherwise whatever the store answers.
+pub async fn remove_never_log<S: TrustStore + ?Sized>(
+    store: &S,
+    id: i64,
+    at: Timestamp,
+) -> Result<(NeverLogEntry, Job), StoreError> {
+    let entry = store.remove_never_log(id).await?;
+    let job = store.request_job(JobKind::Rematch, at).await?;
+    Ok((entry, job))
 }
 
 /// What the re-match does with one stored email.
@@ -272,6 +311,7 @@ where
             .store
             .advance_job(
                 JobKind::Rematch,
+                &self.config.holder,
                 generation,
                 last,
                 progress,
@@ -280,8 +320,9 @@ where
             )
             .await?;
         if !written {
-            // A new request restarted the job meanwhile; the next step
-            // begins again from the start under the new generation.
+            // A new request restarted the job meanwhile, or this replica's
+            // lease ran out and another took over: the write is dropped and
+            // the job goes on from what is stored.
             return Ok(StepOutcome::Progressed(progress));
         }
         if done {
@@ -314,13 +355,12 @@ where
                 );
                 continue;
             };
-            let mut request = build_capture(*account_id, &raw, parsed, matcher, self.clock.now());
+            let request = build_capture(*account_id, &raw, parsed, matcher, self.clock.now());
             if request.header.dedup_key != candidate.header.dedup_key || request.content.is_none() {
                 // Not the same message (the fingerprint of a message without
                 // a Message-ID changed), or it does not match after all.
                 continue;
             }
-            request.is_sent = raw.label_ids.iter().any(|l| l == SENT_LABEL);
             let outcome = self.store.capture(request).await?;
             return Ok(Some(outcome.proposals_created));
         }

@@ -1,0 +1,104 @@
+//! Background jobs (docs/requirements.md R-TRUST-2): the re-match after the
+//! directory widened or a never-log entry was removed, with its progress.
+
+use mailroom_ports::trust::{Job, JobKind, JobState};
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{Enum, Object, OpenApi, Tags};
+
+use crate::http::auth::AdminAuth;
+use crate::http::error::{ApiResult, on};
+use crate::http::types::ApiTimestamp;
+use crate::state::AppState;
+
+#[derive(Tags)]
+enum Tag {
+    /// Background jobs and their progress.
+    Jobs,
+}
+
+pub struct JobsApi;
+
+/// Which job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum JobKindBody {
+    /// Re-match stored mail against the directory.
+    Rematch,
+}
+
+/// `pending` (requested, or interrupted and waiting to resume), `running`
+/// (a replica holds it), `done`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum JobStateBody {
+    Pending,
+    Running,
+    Done,
+}
+
+/// One background job and how far its current run has got.
+#[derive(Debug, Object)]
+pub struct JobBody {
+    pub kind: JobKindBody,
+    pub state: JobStateBody,
+    /// Emails in the run's scan (counted when it starts).
+    pub total: u64,
+    /// Emails looked at so far.
+    pub scanned: u64,
+    /// Emails that gained at least one link.
+    pub matched: u64,
+    /// Messages downloaded again from Gmail for their content.
+    pub fetched: u64,
+    /// Pending proposals created.
+    pub proposals: u64,
+    pub requested_at: ApiTimestamp,
+    /// `null` until the run is done.
+    #[oai(nullable)]
+    pub finished_at: Option<ApiTimestamp>,
+    /// The last step's error, redacted; `null` when the last step succeeded.
+    #[oai(nullable)]
+    pub last_error: Option<String>,
+}
+
+pub(crate) fn job_body(job: Job) -> JobBody {
+    JobBody {
+        kind: match job.kind {
+            JobKind::Rematch => JobKindBody::Rematch,
+        },
+        state: match job.state {
+            JobState::Pending => JobStateBody::Pending,
+            JobState::Running => JobStateBody::Running,
+            JobState::Done => JobStateBody::Done,
+        },
+        total: job.total,
+        scanned: job.progress.scanned,
+        matched: job.progress.matched,
+        fetched: job.progress.fetched,
+        proposals: job.progress.proposals,
+        requested_at: job.requested_at.into(),
+        finished_at: job.finished_at.map(Into::into),
+        last_error: job.last_error,
+    }
+}
+
+#[OpenApi(tag = "Tag::Jobs")]
+impl JobsApi {
+    /// Every background job that was ever requested, with its progress.
+    #[oai(path = "/api/admin/jobs", method = "get", operation_id = "listJobs")]
+    async fn list(
+        &self,
+        state: Data<&AppState>,
+        _admin: AdminAuth,
+    ) -> ApiResult<Json<Vec<JobBody>>, { on::ADMIN }> {
+        Ok(Json(
+            state
+                .trust
+                .list_jobs()
+                .await?
+                .into_iter()
+                .map(job_body)
+                .collect(),
+        ))
+    }
+}

@@ -1,0 +1,429 @@
+//! The never-log list: adding an entry purges what is stored for its mail
+//! (read back from the database), removes pending proposals, keeps approved
+//! activities unless asked, blocks future matching, and hides the mail from
+//! the activity list, its search and the digest; on SQLite and PostgreSQL,
+//! through the store and through the HTTP API.
+
+use mailroom_adapters::store::SeaStore;
+use mailroom_domain::capture::matcher_for;
+use mailroom_ports::records::{ActivityQuery, Decision, EmailHeader, ProposalStatus};
+use mailroom_ports::trust::NeverLogTarget;
+use mailroom_ports::{Store, StoreError, TrustStore};
+use mailroom_tests::app::{Backend, TestApp, spawn_app_with};
+use mailroom_tests::db::TestDb;
+use mailroom_tests::db::seed::{self, ACME, LEE, MAX, Msg, Team, addr, ts};
+use mailroom_tests::on_both_databases;
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+on_both_databases!(
+    an_address_entry_purges_content_and_pending_proposals_but_keeps_approved_activities,
+    a_domain_entry_with_purge_activities_removes_activities_and_covers_subdomains,
+    a_listed_address_never_matches_again_until_its_entry_is_removed,
+    the_api_adds_lists_and_removes_entries_with_exact_statuses,
+);
+
+async fn scalar(store: &SeaStore, sql: &str) -> i64 {
+    let conn = store.connection();
+    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap()
+}
+
+/// Whether any content column of the email with this dedup key is set.
+async fn content_left(store: &SeaStore, dedup_key: &str) -> i64 {
+    scalar(
+        store,
+        &format!(
+            "SELECT COUNT(*) FROM emails WHERE dedup_key = '{dedup_key}' AND \
+             (content_stored = TRUE OR subject IS NOT NULL OR snippet IS NOT NULL \
+             OR body IS NOT NULL OR attachments_json IS NOT NULL)"
+        ),
+    )
+    .await
+}
+
+fn query(q: Option<&str>) -> ActivityQuery {
+    ActivityQuery {
+        investor_id: None,
+        account_id: None,
+        direction: None,
+        q: q.map(str::to_string),
+        limit: 50,
+        cursor: None,
+        since: None,
+        until: None,
+    }
+}
+
+async fn listed_subjects(store: &SeaStore, q: Option<&str>) -> Vec<String> {
+    let mut subjects: Vec<String> = store
+        .query_activity(query(q))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|i| i.subject)
+        .collect();
+    subjects.sort();
+    subjects
+}
+
+async fn digest_emails(store: &SeaStore) -> usize {
+    let mut ids: Vec<i64> = store
+        .digest_rows(
+            ts("2025-01-01T00:00:00Z"),
+            ts("2026-01-01T00:00:00Z"),
+            ts("2025-01-01T00:00:00Z"),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.email_id.0)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids.len()
+}
+
+/// Three matched emails seen by Ann: Lee's "Pending" (a pending proposal),
+/// Lee's "Approved" (approved: an activity) and Max's "Other".
+async fn three_emails(store: &SeaStore) -> Team {
+    let team = seed::team(store).await;
+    let lee = |key: &str, subject: &str, at: &str| {
+        Msg::new(key, "lee@acme.com", &["ann@fund.com"], at)
+            .subject(subject)
+            .link(ACME, Some(LEE), "lee@acme.com")
+    };
+    for (msg, gmail) in [
+        (
+            lee("p@acme.com", "Pending quarterly", "2025-06-01T09:00:00Z"),
+            "g1",
+        ),
+        (
+            lee("a@acme.com", "Approved quarterly", "2025-06-02T09:00:00Z"),
+            "g2",
+        ),
+        (
+            Msg::new(
+                "o@acme.com",
+                "max@acme.com",
+                &["ann@fund.com"],
+                "2025-06-03T09:00:00Z",
+            )
+            .subject("Other quarterly")
+            .link(ACME, Some(MAX), "max@acme.com"),
+            "g3",
+        ),
+    ] {
+        store
+            .capture(msg.seen_by(team.ann_box, gmail, false))
+            .await
+            .unwrap();
+    }
+    let approved = store
+        .list_proposals(Some(ProposalStatus::Pending), None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.subject.as_deref() == Some("Approved quarterly"))
+        .expect("a proposal on the approved email");
+    store
+        .apply_decision(
+            approved.id,
+            Decision::Approve,
+            team.ann.id,
+            ts("2025-06-04T09:00:00Z"),
+        )
+        .await
+        .unwrap();
+    team
+}
+
+async fn an_address_entry_purges_content_and_pending_proposals_but_keeps_approved_activities(
+    db: &TestDb,
+) {
+    let store = db.store().await;
+    three_emails(&store).await;
+    assert_eq!(listed_subjects(&store, Some("quarterly")).await.len(), 3);
+    assert_eq!(digest_emails(&store).await, 3);
+
+    let target = NeverLogTarget::parse("Lee@Acme.com").unwrap();
+    let (entry, outcome) = store
+        .add_never_log(&target, false, ts("2025-07-01T00:00:00Z"))
+        .await
+        .unwrap();
+
+    assert_eq!(entry.target.value(), "lee@acme.com");
+    assert_eq!(
+        (
+            outcome.emails_purged,
+            outcome.proposals_removed,
+            outcome.activities_removed
+        ),
+        (2, 1, 0)
+    );
+    assert_eq!(
+        content_left(&store, "p@acme.com").await,
+        0,
+        "{}",
+        db.backend()
+    );
+    assert_eq!(content_left(&store, "a@acme.com").await, 0);
+    assert_eq!(
+        content_left(&store, "o@acme.com").await,
+        1,
+        "other mail untouched"
+    );
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM activity_proposals p JOIN emails e ON e.id = p.email_id \
+             WHERE e.dedup_key = 'p@acme.com'"
+        )
+        .await,
+        0,
+        "the pending proposal is gone"
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM activities").await,
+        1,
+        "the approved activity stays"
+    );
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM email_investor_links l JOIN emails e ON e.id = l.email_id \
+             WHERE e.from_email = 'lee@acme.com'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(listed_subjects(&store, None).await, vec!["Other quarterly"]);
+    assert_eq!(
+        listed_subjects(&store, Some("quarterly")).await,
+        vec!["Other quarterly"],
+        "the search index follows"
+    );
+    assert!(listed_subjects(&store, Some("pending")).await.is_empty());
+    assert_eq!(
+        digest_emails(&store).await,
+        1,
+        "the digest no longer counts it"
+    );
+
+    let again = store
+        .add_never_log(&target, false, ts("2025-07-01T00:00:00Z"))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.never_log_entries().await.unwrap().len(), 1);
+}
+
+async fn a_domain_entry_with_purge_activities_removes_activities_and_covers_subdomains(
+    db: &TestDb,
+) {
+    let store = db.store().await;
+    let team = three_emails(&store).await;
+    let sub = Msg::new(
+        "eu@acme.com",
+        "kim@eu.acme.com",
+        &["ann@fund.com"],
+        "2025-06-05T09:00:00Z",
+    )
+    .link(ACME, None, "kim@eu.acme.com");
+    store
+        .capture(sub.seen_by(team.ann_box, "g4", false))
+        .await
+        .unwrap();
+    let unrelated = Msg::new(
+        "x@notacme.com",
+        "zed@notacme.com",
+        &["ann@fund.com"],
+        "2025-06-05T10:00:00Z",
+    )
+    .link(seed::BETA, None, "zed@notacme.com");
+    store
+        .capture(unrelated.seen_by(team.ann_box, "g5", false))
+        .await
+        .unwrap();
+
+    let (_, outcome) = store
+        .add_never_log(
+            &NeverLogTarget::parse("acme.com").unwrap(),
+            true,
+            ts("2025-07-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (
+            outcome.emails_purged,
+            outcome.proposals_removed,
+            outcome.activities_removed
+        ),
+        (4, 3, 1),
+        "{}",
+        db.backend()
+    );
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM activities").await, 0);
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM activity_proposals p JOIN emails e ON e.id = p.email_id \
+             WHERE e.dedup_key <> 'x@notacme.com'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        content_left(&store, "eu@acme.com").await,
+        0,
+        "a subdomain is covered"
+    );
+    assert_eq!(
+        content_left(&store, "x@notacme.com").await,
+        1,
+        "notacme.com is not a subdomain of acme.com"
+    );
+}
+
+fn header(from: &str) -> EmailHeader {
+    EmailHeader {
+        dedup_key: "k@x".into(),
+        message_id: None,
+        from_email: Some(addr(from)),
+        from_name: None,
+        to: vec![addr("ann@fund.com")],
+        cc: vec![],
+        reply_to: vec![],
+        in_reply_to: None,
+        references: vec![],
+        sent_at: ts("2025-08-01T00:00:00Z"),
+        size: 1,
+    }
+}
+
+async fn a_listed_address_never_matches_again_until_its_entry_is_removed(db: &TestDb) {
+    let store = db.store().await;
+    seed::team(&store).await;
+    let (entry, _) = store
+        .add_never_log(
+            &NeverLogTarget::parse("lee@acme.com").unwrap(),
+            false,
+            ts("2025-07-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+
+    let matcher = matcher_for(&store, &[]).await.unwrap();
+    assert!(matcher.match_header(&header("lee@acme.com")).is_empty());
+    let mut cc = header("max@acme.com");
+    cc.cc = vec![addr("lee@acme.com")];
+    assert!(
+        matcher.match_header(&cc).is_empty(),
+        "a listed address in Cc keeps the whole email out"
+    );
+    assert_eq!(matcher.match_header(&header("max@acme.com")).len(), 1);
+
+    store.remove_never_log(entry.id).await.unwrap();
+    let matcher = matcher_for(&store, &[]).await.unwrap();
+    assert_eq!(matcher.match_header(&header("lee@acme.com")).len(), 1);
+    let missing = store.remove_never_log(entry.id).await;
+    assert!(
+        matches!(missing, Err(StoreError::NotFound(_))),
+        "{missing:?}"
+    );
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = app
+        .http
+        .request(method, app.url(path))
+        .bearer_auth(app.token("admin@fund.com"));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn the_api_adds_lists_and_removes_entries_with_exact_statuses(db: &TestDb) {
+    let backend = match db.backend() {
+        "sqlite" => Backend::Sqlite,
+        _ => Backend::Postgres,
+    };
+    let app = spawn_app_with(backend, &[]).await;
+    app.add_users(&[("admin@fund.com", mailroom_ports::records::Role::Admin, true)])
+        .await;
+    use reqwest::Method;
+
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/admin/never-log",
+        Some(json!({"value": "Firm.COM", "purge_activities": true})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["entry"]["kind"], "domain");
+    assert_eq!(body["entry"]["value"], "firm.com");
+    assert_eq!(body["purged"]["emails_purged"], 0);
+    let id = body["entry"]["id"].as_i64().unwrap();
+
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/admin/never-log",
+        Some(json!({"value": "firm.com"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "conflict");
+
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/admin/never-log",
+        Some(json!({"value": "not an address@"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(!body["message"].as_str().unwrap().contains("not an address"));
+
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/admin/never-log",
+        Some(json!({"value": "a@b.com", "extra": 1})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    let (status, body) = send(&app, Method::GET, "/api/admin/never-log", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().len(), 1, "{body}");
+
+    let path = format!("/api/admin/never-log/{id}");
+    let (status, body) = send(&app, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["entry"]["value"], "firm.com");
+    assert_eq!(body["rematch"]["kind"], "rematch");
+    assert_eq!(body["rematch"]["state"], "pending");
+    let (status, body) = send(&app, Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = send(&app, Method::DELETE, "/api/admin/never-log/abc", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, body) = send(&app, Method::GET, "/api/admin/never-log", None).await;
+    assert_eq!(body, json!([]));
+}
