@@ -26,6 +26,7 @@ enum Tag {
 pub struct AccountsApi;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct AccountEntry {
     pub id: i64,
     pub user_email: String,
@@ -116,7 +117,7 @@ impl From<SyncError> for ApiError {
                 ErrorCode::SyncRunning,
                 "a sync of this mailbox is running; its outcome shows in the mailbox list",
             ),
-            SyncError::Stopped => ApiError::unavailable(
+            SyncError::Stopped => ApiError::unavailable_retry(
                 ErrorCode::ShuttingDown,
                 "the service is stopping; try again shortly",
             ),

@@ -40,6 +40,7 @@ pub struct MailboxSummary {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ActivityEntry {
     pub email_id: i64,
     #[oai(nullable)]

@@ -9,6 +9,7 @@ pub mod directory;
 pub mod drafts;
 pub mod edge;
 pub mod error;
+pub mod examples;
 pub mod health;
 pub mod me;
 pub mod paging;
