@@ -3,7 +3,7 @@
 # fake Google and Spark configured: every operation, every check, stateful
 # phase on, once as an admin and once as a member. Bounded by
 # SCHEMATHESIS_MAX_EXAMPLES (default 25) per operation and
-# SCHEMATHESIS_RUN_SECONDS (default 60) per identity. Exits non-zero on any
+# SCHEMATHESIS_RUN_SECONDS (default 45) per identity. Exits non-zero on any
 # failure schemathesis reports and on any 5xx or panic in the server's log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,7 +11,7 @@ export CARGO_TERM_COLOR=never
 max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-25}"
 # Seconds of testing per identity (admin, member); the whole script stays
 # under three minutes once the binaries are built.
-run_seconds="${SCHEMATHESIS_RUN_SECONDS:-60}"
+run_seconds="${SCHEMATHESIS_RUN_SECONDS:-45}"
 
 if ! command -v schemathesis >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'schemathesis==4.32.5'

@@ -287,9 +287,12 @@ fn each_operation_lists_exactly_the_statuses_it_can_answer() {
         ("getDigestPolicy", &[&["200"], AUTHED]),
         ("updateDigestPolicy", &[&["200"], AUTHED, BODY]),
         ("previewDigest", &[&["200"], AUTHED, QUERY]),
-        ("sendDigestNow", &[&["200", "422", "502"], AUTHED]),
+        ("sendDigestNow", &[&["200", "409", "502"], AUTHED]),
         ("listDigestSends", &[&["200"], AUTHED, QUERY]),
-        ("sendTestDigestEmail", &[&["200", "502"], AUTHED, BODY]),
+        (
+            "sendTestDigestEmail",
+            &[&["200", "409", "502"], AUTHED, BODY],
+        ),
         ("updateDirectory", &[&["200", "409"], AUTHED, BODY]),
         ("listEmailAccounts", &[&["200"], AUTHED]),
         (

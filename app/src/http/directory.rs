@@ -124,6 +124,17 @@ impl DirectoryApi {
         { on::ADMIN | on::JSON_BODY | on::CONFLICT | on::UNPROCESSABLE },
     > {
         let update = body.0.into_update()?;
-        Ok(Json(state.store.upsert_directory(update).await?.into()))
+        match state.store.upsert_directory(update).await {
+            Ok(counts) => Ok(Json(counts.into())),
+            // The only refusal left once the body parsed depends on what is
+            // stored: a contact naming an investor neither the body nor the
+            // database holds. Like every refusal that depends on stored state,
+            // it is a 409; the store's text names ids, which are not echoed.
+            Err(mailroom_ports::StoreError::Invalid(_)) => Err(ApiError::conflict(
+                "a contact names an investor that neither this body nor the directory holds",
+            )
+            .into()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

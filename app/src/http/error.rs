@@ -136,7 +136,9 @@ pub enum ApiError {
     /// The request body did not arrive in time.
     #[oai(status = 408)]
     RequestTimeout(Json<ErrorBody>),
-    /// The request conflicts with the current state (e.g. a sync is running).
+    /// The request conflicts with the current state: a sync is running, or a
+    /// refusal that depends on stored data (a recipient who is not an active
+    /// admin, a contact naming an unknown investor).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// The request body is too large.
@@ -145,8 +147,8 @@ pub enum ApiError {
     /// The body's `Content-Type` is not `application/json`.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
-    /// Well-formed but refused (e.g. a value out of range, a recipient who
-    /// is not an active admin).
+    /// Well-formed but refused on its own terms (e.g. a value out of range,
+    /// text holding a NUL).
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
     /// An unexpected failure on our side; the details are in the server log.

@@ -353,7 +353,8 @@ test('the digest: preview, test email, send now, and the send log', async () => 
   assert.equal(testEmail.response?.status, 200, JSON.stringify(testEmail.error));
   assert.deepEqual(testEmail.data?.recipients, ['ann@fund.com']);
   const notAdmin = await sdk.sendTestDigestEmail({ ...as(admin), body: { to: ['bob@fund.com'] } });
-  assert.equal(notAdmin.response?.status, 422, 'only active admins receive mail');
+  assert.equal(notAdmin.response?.status, 409, 'only active admins receive mail');
+  assert.equal((notAdmin.error as { error?: string }).error, 'not_an_admin');
   const now = await sdk.sendDigestNow(as(admin));
   assert.equal(now.response?.status, 200, JSON.stringify(now.error));
   assert.deepEqual(now.data?.recipients, ['ann@fund.com']);
