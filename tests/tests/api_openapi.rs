@@ -336,6 +336,12 @@ fn each_operation_lists_exactly_the_statuses_it_can_answer() {
             .collect();
         assert_eq!(got, want, "{id} lists the wrong statuses");
     }
+    for id in by_id.keys() {
+        assert!(
+            expected.iter().any(|(e, _)| e == id),
+            "{id} is not in this table: decide which statuses it answers and add it"
+        );
+    }
 }
 
 #[test]
