@@ -2,19 +2,22 @@
 # CI: schemathesis against a running `mailroom serve` with seeded data and the
 # fake Google and Spark configured: every operation, every check, stateful
 # phase on, once as an admin and once as a member. Bounded by
-# SCHEMATHESIS_MAX_EXAMPLES (default 25) per operation and a per-run timeout.
+# SCHEMATHESIS_MAX_EXAMPLES (default 25) per operation and
+# SCHEMATHESIS_RUN_SECONDS (default 45) per identity. Exits non-zero on any
+# failure schemathesis reports and on any 5xx or panic in the server's log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TERM_COLOR=never
 max_examples="${SCHEMATHESIS_MAX_EXAMPLES:-25}"
-run_limit="${SCHEMATHESIS_RUN_SECONDS:-100}"
+# Seconds of testing per identity (admin, member); the whole script stays
+# under three minutes once the binaries are built.
+run_seconds="${SCHEMATHESIS_RUN_SECONDS:-45}"
 
 if ! command -v schemathesis >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
 fi
 
-cargo build -q -p mailroom-app --bin mailroom
-cargo build -q -p mailroom-tests --bin fake_upstreams
+nice -n 10 cargo build -q -p mailroom-app --bin mailroom -p mailroom-tests --bin fake_upstreams
 bin=target/debug
 
 work="$(mktemp -d)"
@@ -59,48 +62,48 @@ cat >"$work/directory.json" <<'JSON'
   {"id": 10, "investor_id": 2, "name": "Lee Park", "emails": ["lee@acme.com"]}]}
 JSON
 "$bin/mailroom" directory import "$work/directory.json"
-# Captured mail from files, when this build has the command.
-if "$bin/mailroom" capture --help >/dev/null 2>&1; then
-  "$bin/mailroom" capture import --help >/dev/null 2>&1 &&
-    "$bin/mailroom" capture import --account bob@fund.com tests/fixtures/eml/*.eml || true
-fi
 
 "$bin/mailroom" serve >"$work/serve.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do
+for _ in $(seq 1 150); do
   curl -fsS "$base/healthz" >/dev/null 2>&1 && break
   sleep 0.2
 done
+curl -fsS "$base/healthz" >/dev/null || { echo "schemathesis: mailroom serve did not come up" >&2; cat "$work/serve.log" >&2; exit 1; }
 admin="$("$bin/mailroom" token --email ann@fund.com)"
 member="$("$bin/mailroom" token --email bob@fund.com)"
 
-# Seed through the API: two mailboxes, synced from the fake Gmail.
+# Seed through the API: two mailboxes, synced from the fake Gmail, and the
+# test .eml files imported into Ann's. Any failure here stops the script.
 for box in ann@fund.com bob@fund.com; do
-  curl -fsS -H "Authorization: Bearer $admin" -H 'content-type: application/json' \
-    -d "{\"user_email\": \"$box\", \"email_address\": \"$box\"}" "$base/api/email/accounts" >/dev/null || true
+  curl -fsS -o /dev/null -H "Authorization: Bearer $admin" -H 'content-type: application/json' \
+    -d "{\"user_email\": \"$box\", \"email_address\": \"$box\"}" "$base/api/email/accounts"
 done
+"$bin/mailroom" capture import --mailbox ann@fund.com tests/fixtures/eml
 for id in 1 2; do
-  curl -sS -o /dev/null -H "Authorization: Bearer $admin" -X POST "$base/api/email/accounts/$id/sync" || true
+  curl -fsS -o /dev/null -H "Authorization: Bearer $admin" -X POST "$base/api/email/accounts/$id/sync"
 done
 
 status=0
 for who in admin member; do
   token="${!who}"
   echo "schemathesis: as $who"
-  timeout "$run_limit" schemathesis run openapi/openapi.json \
+  timeout "$((run_seconds + 30))" schemathesis run openapi/openapi.json \
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks all \
     --phases examples,coverage,fuzzing,stateful \
     --max-examples "$max_examples" \
+    --max-time "$run_seconds" \
+    --continue-on-failure \
     --request-timeout 10 \
     --seed 1 \
     --no-color \
     || status=1
 done
-if grep -q ' 500 \|panicked' "$work/serve.log"; then
-  echo "schemathesis: the server logged a 500 or a panic" >&2
-  grep ' 500 \|panicked' "$work/serve.log" | head -20 >&2
+if grep -Eq 'status=5[0-9][0-9]|panicked' "$work/serve.log"; then
+  echo "schemathesis: the server answered a 5xx or panicked" >&2
+  grep -E 'status=5[0-9][0-9]|panicked' "$work/serve.log" | head -20 >&2
   status=1
 fi
 exit "$status"

@@ -266,3 +266,152 @@ fn creations_answer_201_and_the_document_names_a_server() {
         .clone();
     assert_eq!(limit["schema"]["maximum"], 200.0, "{limit}");
 }
+
+/// The statuses each operation lists: exactly those it can answer. A new
+/// operation must be added here, so its list is a decision, not a default.
+#[test]
+fn each_operation_lists_exactly_the_statuses_it_can_answer() {
+    // 401/403/500/503 for a token checked against the database; 400/422 for
+    // query parameters (unparsable, or refused at the edge as too long or
+    // holding a NUL); 400/404 for an id in the path; 400/408/413/415/422 for a
+    // JSON body.
+    const AUTHED: &[&str] = &["401", "403", "500", "503"];
+    const QUERY: &[&str] = &["400", "422"];
+    const PATH_ID: &[&str] = &["400", "404"];
+    const BODY: &[&str] = &["400", "408", "413", "415", "422"];
+    let expected: &[(&str, &[&[&str]])] = &[
+        ("getHealth", &[&["200", "503"]]),
+        ("getReadiness", &[&["200", "503"]]),
+        ("getStatus", &[&["200"], AUTHED]),
+        ("getMe", &[&["200"], AUTHED]),
+        ("getDigestPolicy", &[&["200"], AUTHED]),
+        ("updateDigestPolicy", &[&["200"], AUTHED, BODY]),
+        ("previewDigest", &[&["200"], AUTHED, QUERY]),
+        ("sendDigestNow", &[&["200", "409", "502"], AUTHED]),
+        ("listDigestSends", &[&["200"], AUTHED, QUERY]),
+        (
+            "sendTestDigestEmail",
+            &[&["200", "409", "502"], AUTHED, BODY],
+        ),
+        ("updateDirectory", &[&["200", "409"], AUTHED, BODY]),
+        ("listEmailAccounts", &[&["200"], AUTHED]),
+        (
+            "createEmailAccount",
+            &[&["201", "404", "409"], AUTHED, BODY],
+        ),
+        ("updateEmailAccount", &[&["200"], AUTHED, PATH_ID, BODY]),
+        (
+            "listEmailAccountErrors",
+            &[&["200"], AUTHED, PATH_ID, QUERY],
+        ),
+        (
+            "syncEmailAccount",
+            &[&["200", "409", "502"], AUTHED, PATH_ID],
+        ),
+        ("listEmailActivity", &[&["200"], AUTHED, QUERY]),
+        ("listActivityInvestors", &[&["200"], AUTHED]),
+        ("getEmailActivity", &[&["200"], AUTHED, PATH_ID]),
+        ("listDrafts", &[&["200"], AUTHED, QUERY]),
+        ("createDraft", &[&["201", "404", "502"], AUTHED, BODY]),
+        ("listProposals", &[&["200"], AUTHED, QUERY]),
+        ("approveProposal", &[&["200", "409"], AUTHED, PATH_ID]),
+        ("rejectProposal", &[&["200", "409"], AUTHED, PATH_ID]),
+    ];
+    let doc = document();
+    let by_id: std::collections::BTreeMap<String, serde_json::Value> = operations(&doc)
+        .into_iter()
+        .map(|(_, _, op)| (op["operationId"].as_str().unwrap().to_string(), op))
+        .collect();
+    for (id, parts) in expected {
+        let op = by_id
+            .get(*id)
+            .unwrap_or_else(|| panic!("{id} is not in the document"));
+        let want: std::collections::BTreeSet<&str> =
+            parts.iter().flat_map(|p| p.iter().copied()).collect();
+        let got: std::collections::BTreeSet<&str> = op["responses"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(got, want, "{id} lists the wrong statuses");
+    }
+    for id in by_id.keys() {
+        assert!(
+            expected.iter().any(|(e, _)| e == id),
+            "{id} is not in this table: decide which statuses it answers and add it"
+        );
+    }
+}
+
+#[test]
+fn each_closed_set_is_one_enum() {
+    let doc = document();
+    let mut seen: std::collections::BTreeMap<Vec<String>, String> = Default::default();
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        let Some(values) = schema["enum"].as_array() else {
+            continue;
+        };
+        let mut values: Vec<String> = values
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        values.sort();
+        if let Some(other) = seen.insert(values.clone(), name.clone()) {
+            panic!("{other} and {name} are the same closed set {values:?}");
+        }
+    }
+    for name in [
+        "Role",
+        "Direction",
+        "Transport",
+        "ProposalStatus",
+        "SyncState",
+    ] {
+        assert!(
+            doc["components"]["schemas"][name]["enum"].is_array(),
+            "{name} is an enum"
+        );
+    }
+}
+
+#[test]
+fn the_main_shapes_carry_an_example_that_fits_their_schema() {
+    let doc = document();
+    for name in [
+        "PolicyResponse",
+        "ErrorBody",
+        "ActivityEntry",
+        "AccountEntry",
+        "ProposalEntry",
+        "EmailActivityDetail",
+        "MeResponse",
+    ] {
+        let schema = &doc["components"]["schemas"][name];
+        let example = schema["example"]
+            .as_object()
+            .unwrap_or_else(|| panic!("{name} has no example"));
+        let props = schema["properties"].as_object().unwrap();
+        for required in schema["required"].as_array().unwrap() {
+            let key = required.as_str().unwrap();
+            assert!(example.contains_key(key), "{name}'s example lacks {key}");
+        }
+        for key in example.keys() {
+            assert!(
+                props.contains_key(key),
+                "{name}'s example has unknown {key}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_503_that_can_pass_says_when_to_retry() {
+    let doc = document();
+    let unavailable = &doc["paths"]["/api/email/activity"]["get"]["responses"]["503"];
+    assert!(
+        unavailable["headers"]["RETRY-AFTER"].is_object()
+            || unavailable["headers"]["Retry-After"].is_object(),
+        "{unavailable}"
+    );
+}

@@ -299,7 +299,7 @@ async fn digest_sends_are_logged_and_paged(backend: Backend) {
         json!({"to": ["lee@acme.com"]}),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(status, StatusCode::CONFLICT);
 
     let (sizes, sends) = walk(&app, ANN, "/api/admin/digest/sends?limit=1").await;
     let (member_status, _) = get(&app, BOB, "/api/admin/digest/sends").await;

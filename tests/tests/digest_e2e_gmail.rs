@@ -189,7 +189,7 @@ async fn every_message_any_path_delivers_is_addressed_to_active_admins_only() {
         .filter(|a| !ACTIVE_ADMINS.contains(a))
     {
         let (status, answer) = post(&f.app, TEST_EMAIL, ANN, json!({ "to": [outsider] })).await;
-        assert_eq!(status, 422, "{outsider}: {answer}");
+        assert_eq!(status, 409, "{outsider}: {answer}");
     }
     let (status, _) = post(&f.app, SEND_NOW, BOB, json!({})).await;
     assert_eq!(status, 403);

@@ -2,6 +2,7 @@
 //! or disable, and sync one now.
 
 use mailroom_domain::capture::{SyncError, SyncReport};
+use mailroom_ports::gmail::{GmailError, TokenError};
 use mailroom_ports::records::EmailAccount;
 use mailroom_ports::{AccountId, EmailAddress, StoreError};
 use poem::web::Data;
@@ -26,6 +27,7 @@ enum Tag {
 pub struct AccountsApi;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct AccountEntry {
     pub id: i64,
     pub user_email: String,
@@ -116,10 +118,19 @@ impl From<SyncError> for ApiError {
                 ErrorCode::SyncRunning,
                 "a sync of this mailbox is running; its outcome shows in the mailbox list",
             ),
-            SyncError::Stopped => ApiError::unavailable(
+            SyncError::Stopped => ApiError::unavailable_retry(
                 ErrorCode::ShuttingDown,
                 "the service is stopping; try again shortly",
             ),
+            // Google has no such user: the mailbox's own address is wrong,
+            // not an upstream failure. A 409 (the stored mailbox conflicts
+            // with the Workspace directory); fixing the address fixes it.
+            SyncError::Gmail(GmailError::Auth(TokenError::UnknownUser(_))) => {
+                ApiError::conflict_with(
+                    ErrorCode::GmailFailed,
+                    "Google Workspace has no user with this mailbox's address; check the address",
+                )
+            }
             SyncError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "sync failed");
                 ApiError::bad_gateway(

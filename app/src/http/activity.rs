@@ -40,6 +40,7 @@ pub struct MailboxSummary {
 }
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ActivityEntry {
     pub email_id: i64,
     #[oai(nullable)]
@@ -193,9 +194,8 @@ impl ActivityApi {
             since: since.0.map(|t| t.0),
             until: until.0.map(|t| t.0),
         };
-        if matches!((query.since, query.until), (Some(s), Some(u)) if s >= u) {
-            return Err(ApiError::bad_request("since must be before until").into());
-        }
+        // A window with `since` at or after `until` holds nothing: an empty
+        // page, like any other filter that matches no email.
         let page = state.store.query_activity(query).await?;
         Ok(Json(ActivityResponse {
             items: page.items.into_iter().map(entry).collect(),

@@ -54,8 +54,11 @@ impl poem_openapi::types::Example for PolicyResponse {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct PolicyPatchBody {
+    /// Absent or `null`: unchanged.
+    #[oai(nullable)]
     pub enabled: Option<bool>,
     /// 0–23; a value out of range is refused with 422.
+    #[oai(nullable)]
     pub send_hour: Option<HourOfDay>,
 }
 
@@ -63,7 +66,7 @@ pub struct PolicyPatchBody {
 #[oai(deny_unknown_fields)]
 pub struct TestEmailBody {
     /// Recipients; each must be an active admin. Default: the caller.
-    #[oai(validator(max_items = 100))]
+    #[oai(validator(max_items = 100), nullable)]
     pub to: Option<Vec<String>>,
 }
 
@@ -107,6 +110,31 @@ fn policy_response(state: &AppState, view: PolicyView) -> Json<PolicyResponse> {
     })
 }
 
+/// The digest of a window with `since` at or after `until`: it holds no
+/// email, like an activity query over the same window, so the preview shows
+/// the team with nothing to report rather than refusing the question.
+async fn empty_window(
+    state: &AppState,
+    since: jiff::Timestamp,
+    until: jiff::Timestamp,
+) -> Result<Digest, ApiError> {
+    use mailroom_domain::digest::compose::{DigestInput, compose};
+    let team = state.store.digest_team().await?;
+    let rows = mailroom_domain::gating::LiveRows::new(Vec::new());
+    let own = mailroom_domain::direction::OwnMailboxes::new(Vec::new());
+    Ok(compose(
+        &DigestInput {
+            since,
+            until,
+            timezone: &state.timezone,
+            team: &team,
+            rows: &rows,
+            own: &own,
+        },
+        &Default::default(),
+    ))
+}
+
 fn recipients(report: &SendReport) -> Vec<String> {
     report.recipients.iter().map(|a| a.to_string()).collect()
 }
@@ -114,14 +142,20 @@ fn recipients(report: &SendReport) -> Vec<String> {
 impl From<DigestError> for ApiError {
     fn from(e: DigestError) -> Self {
         match e {
-            DigestError::InvalidPolicy(m) | DigestError::InvalidWindow(m) => {
-                ApiError::unprocessable(ErrorCode::Invalid, m)
+            DigestError::InvalidPolicy(m) => ApiError::unprocessable(ErrorCode::Invalid, m),
+            // The domain's text quotes the window; the answer does not echo input.
+            DigestError::InvalidWindow(_) => {
+                ApiError::unprocessable(ErrorCode::Invalid, "since must be before until")
             }
-            DigestError::NotAnAdmin(n) => {
-                ApiError::unprocessable(ErrorCode::NotAnAdmin, n.to_string())
-            }
+            // Who is an active admin is stored state: a refusal that depends
+            // on it is a 409 (the same request succeeds once the directory
+            // changes). The addresses are not echoed.
+            DigestError::NotAnAdmin(_) => ApiError::conflict_with(
+                ErrorCode::NotAnAdmin,
+                "a recipient is not an active admin; only active admins receive mail",
+            ),
             DigestError::NoAdmins => {
-                ApiError::unprocessable(ErrorCode::NoAdmins, "there is no active admin to send to")
+                ApiError::conflict_with(ErrorCode::NoAdmins, "there is no active admin to send to")
             }
             DigestError::SendFailed(cause) => {
                 // R-HARD-4: the cause may hold a credential; it goes to the log only.
@@ -189,7 +223,7 @@ impl DigestApi {
         body: Json<TestEmailBody>,
     ) -> ApiResult<
         Json<TestEmailResponse>,
-        { on::ADMIN | on::JSON_BODY | on::UNPROCESSABLE | on::BAD_GATEWAY },
+        { on::ADMIN | on::JSON_BODY | on::CONFLICT | on::BAD_GATEWAY },
     > {
         let caller = auth.admin()?;
         let to = match body.0.to {
@@ -204,8 +238,12 @@ impl DigestApi {
             Some(list) => list
                 .iter()
                 .map(|a| {
-                    EmailAddress::parse(a)
-                        .map_err(|e| ApiError::unprocessable(ErrorCode::Invalid, e.to_string()))
+                    EmailAddress::parse(a).map_err(|_| {
+                        ApiError::unprocessable(
+                            ErrorCode::Invalid,
+                            "`to` holds a value that is not an email address",
+                        )
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         };
@@ -228,7 +266,7 @@ impl DigestApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> ApiResult<Json<SendNowResponse>, { on::ADMIN | on::UNPROCESSABLE | on::BAD_GATEWAY }> {
+    ) -> ApiResult<Json<SendNowResponse>, { on::ADMIN | on::CONFLICT | on::BAD_GATEWAY }> {
         auth.admin()?;
         let report = state.digest.send_now().await?;
         let digest = report.digest.clone().ok_or_else(|| {
@@ -267,7 +305,11 @@ impl DigestApi {
             .0
             .map(|t| t.0)
             .unwrap_or(until - SignedDuration::from_hours(24));
-        let d: Digest = state.digest.build(since, until).await?;
+        let d: Digest = if since < until {
+            state.digest.build(since, until).await?
+        } else {
+            empty_window(&state, since, until).await?
+        };
         Ok(Json(DigestPreview {
             since: since.into(),
             until: until.into(),

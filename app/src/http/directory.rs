@@ -125,12 +125,23 @@ impl DirectoryApi {
     > {
         let update = body.0.into_update()?;
         // A change that widens matching starts the re-match (see listJobs).
-        let (counts, _) = mailroom_domain::trust::update_directory(
+        match mailroom_domain::trust::update_directory(
             state.trust.as_ref(),
             update,
             state.clock.now(),
         )
-        .await?;
-        Ok(Json(counts.into()))
+        .await
+        {
+            Ok((counts, _)) => Ok(Json(counts.into())),
+            // The only refusal left once the body parsed depends on what is
+            // stored: a contact naming an investor neither the body nor the
+            // database holds. Like every refusal that depends on stored state,
+            // it is a 409; the store's text names ids, which are not echoed.
+            Err(mailroom_ports::StoreError::Invalid(_)) => Err(ApiError::conflict(
+                "a contact names an investor that neither this body nor the directory holds",
+            )
+            .into()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -33,6 +33,7 @@ pub struct DraftBody {
     #[oai(default)]
     pub reply_all: bool,
     /// The mailbox to draft in (default: the caller's copy of the email).
+    #[oai(nullable)]
     pub account_id: Option<i64>,
 }
 

@@ -133,7 +133,12 @@ pub enum ApiError {
     /// The record named in the path does not exist (or is not visible).
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
-    /// The request conflicts with the current state (e.g. a sync is running).
+    /// The request body did not arrive in time.
+    #[oai(status = 408)]
+    RequestTimeout(Json<ErrorBody>),
+    /// The request conflicts with the current state: a sync is running, or a
+    /// refusal that depends on stored data (a recipient who is not an active
+    /// admin, a contact naming an unknown investor).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
     /// The request body is too large.
@@ -142,8 +147,8 @@ pub enum ApiError {
     /// The body's `Content-Type` is not `application/json`.
     #[oai(status = 415)]
     UnsupportedMediaType(Json<ErrorBody>),
-    /// Well-formed but refused (e.g. a value out of range, a recipient who
-    /// is not an active admin).
+    /// Well-formed but refused on its own terms (e.g. a value out of range,
+    /// text holding a NUL).
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
     /// An unexpected failure on our side; the details are in the server log.
@@ -152,9 +157,17 @@ pub enum ApiError {
     /// An upstream service (Gmail, SMTP) failed; details are in the log only.
     #[oai(status = 502)]
     BadGateway(Json<ErrorBody>),
-    /// A dependency is down (the database) or a feature is not configured.
+    /// A dependency is down (the database), the service is stopping, or a
+    /// feature is not configured. `Retry-After` (seconds) is sent when trying
+    /// again later can help.
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before trying again; absent when waiting will not
+        /// help (a feature that is not configured).
+        #[oai(header = "Retry-After")]
+        Option<u64>,
+    ),
 }
 
 fn body(error: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
@@ -163,6 +176,9 @@ fn body(error: ErrorCode, message: impl Into<String>) -> Json<ErrorBody> {
         message: message.into(),
     })
 }
+
+/// Seconds a client should wait before retrying after a 503 that can pass.
+pub const RETRY_AFTER_S: u64 = 5;
 
 const INTERNAL_MESSAGE: &str = "the request could not be completed; see the server log";
 
@@ -192,9 +208,19 @@ impl ApiError {
     pub fn bad_gateway(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::BadGateway(body(code, message))
     }
-    /// 503: only for a dependency that is down or a feature not configured.
+    /// 503 for a feature that is not configured: retrying will not help, so
+    /// no `Retry-After`.
     pub fn unavailable(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self::Unavailable(body(code, message))
+        Self::Unavailable(body(code, message), None)
+    }
+    /// 503 for a dependency that is down or a service that is stopping, with
+    /// `Retry-After`.
+    pub fn unavailable_retry(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Unavailable(body(code, message), Some(RETRY_AFTER_S))
+    }
+    /// 408: the body did not arrive in time.
+    pub fn request_timeout(message: impl Into<String>) -> Self {
+        Self::RequestTimeout(body(ErrorCode::RequestTimeout, message))
     }
 
     /// Logs `cause` (with its chain) and returns an opaque 500 `internal`.
@@ -215,13 +241,14 @@ impl ApiError {
             Self::Unauthorized(_) => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
+            Self::RequestTimeout(_) => 408,
             Self::Conflict(_) => 409,
             Self::PayloadTooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Unprocessable(_) => 422,
             Self::Internal(_) => 500,
             Self::BadGateway(_) => 502,
-            Self::Unavailable(_) => 503,
+            Self::Unavailable(..) => 503,
         }
     }
 }
@@ -264,6 +291,7 @@ pub mod on {
     pub const INTERNAL: u32 = 1 << 8;
     pub const BAD_GATEWAY: u32 = 1 << 9;
     pub const UNAVAILABLE: u32 = 1 << 10;
+    pub const REQUEST_TIMEOUT: u32 = 1 << 11;
 
     /// Any operation that reads the database: our bug (500) or the database
     /// down (503).
@@ -274,10 +302,14 @@ pub mod on {
     /// An admin-only operation (a member gets 403).
     pub const ADMIN: u32 = AUTHED;
     /// A JSON request body: 400 when it does not parse or breaks the schema,
-    /// 415 when it is not `application/json`.
-    pub const JSON_BODY: u32 = BAD_REQUEST | UNSUPPORTED_MEDIA_TYPE;
-    /// Query parameters that can fail to parse or break their bounds.
-    pub const QUERY: u32 = BAD_REQUEST;
+    /// 415 when it is not `application/json`, 413 when it is too large, 408
+    /// when it arrives too slowly, 422 when it holds text no database can
+    /// store (a NUL) or a value the operation refuses.
+    pub const JSON_BODY: u32 =
+        BAD_REQUEST | UNSUPPORTED_MEDIA_TYPE | PAYLOAD_TOO_LARGE | REQUEST_TIMEOUT | UNPROCESSABLE;
+    /// Query parameters: 400 when one fails to parse or breaks its bounds,
+    /// 422 when a value is too long or holds a NUL (refused at the edge).
+    pub const QUERY: u32 = BAD_REQUEST | UNPROCESSABLE;
     /// An `{id}` in the path: 400 when it is not an integer, 404 when no
     /// such record.
     pub const PATH_ID: u32 = BAD_REQUEST | NOT_FOUND;
@@ -289,6 +321,7 @@ pub mod on {
             401 => UNAUTHORIZED,
             403 => FORBIDDEN,
             404 => NOT_FOUND,
+            408 => REQUEST_TIMEOUT,
             409 => CONFLICT,
             413 => PAYLOAD_TOO_LARGE,
             415 => UNSUPPORTED_MEDIA_TYPE,
@@ -437,7 +470,7 @@ impl From<mailroom_ports::StoreError> for ApiError {
             E::Invalid(m) => ApiError::unprocessable(ErrorCode::Invalid, m),
             E::Unavailable(_) => {
                 tracing::error!(error = %DisplayChain(&e), "database unavailable");
-                ApiError::unavailable(
+                ApiError::unavailable_retry(
                     ErrorCode::DatabaseUnavailable,
                     "the database is unavailable; try again shortly",
                 )

@@ -6,10 +6,10 @@
 
 use poem::web::Data;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::http::auth::AdminAuth;
-use crate::http::error::ApiError;
+use crate::http::error::{ApiResult, on};
 use crate::ops::{ConfigSummary, Readiness};
 use crate::state::{AppState, Feature};
 
@@ -24,6 +24,50 @@ pub struct HealthApi;
 /// Seconds a client should wait before asking again while the database is down.
 const RETRY_AFTER_S: u64 = 5;
 
+/// The service as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum HealthState {
+    Ok,
+    /// The database does not answer.
+    Degraded,
+}
+
+/// Whether the database answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DatabaseState {
+    Ok,
+    Unavailable,
+}
+
+/// Whether the service takes traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum ReadinessState {
+    Ready,
+    NotReady,
+}
+
+/// Whether the database has every migration of this binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum MigrationState {
+    Ok,
+    Pending,
+    /// The database does not answer.
+    Unknown,
+}
+
+/// The database as the admin status reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DatabaseCondition {
+    Ok,
+    Unavailable,
+    MigrationsPending,
+}
+
 #[derive(Debug, Object)]
 pub struct FeatureStatus {
     pub enabled: bool,
@@ -33,11 +77,10 @@ pub struct FeatureStatus {
 
 #[derive(Debug, Object)]
 pub struct Health {
-    /// `ok`, or `degraded` when the database does not answer.
-    pub status: String,
+    /// `degraded` when the database does not answer.
+    pub status: HealthState,
     pub version: String,
-    /// `ok` or `unavailable`.
-    pub database: String,
+    pub database: DatabaseState,
     pub gmail: FeatureStatus,
     pub smtp: FeatureStatus,
     pub outbox: FeatureStatus,
@@ -58,12 +101,9 @@ pub enum HealthResponse {
 
 #[derive(Debug, Object)]
 pub struct ReadinessBody {
-    /// `ready` or `not_ready`.
-    pub status: String,
-    /// `ok` or `unavailable`.
-    pub database: String,
-    /// `ok`, `pending`, or `unknown` while the database does not answer.
-    pub migrations: String,
+    pub status: ReadinessState,
+    pub database: DatabaseState,
+    pub migrations: MigrationState,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -78,8 +118,7 @@ pub enum ReadinessResponse {
 
 #[derive(Debug, Object)]
 pub struct DatabaseStatus {
-    /// `ok`, `unavailable` or `migrations_pending`.
-    pub status: String,
+    pub status: DatabaseCondition,
     /// `sqlite` or `postgres`.
     pub backend: String,
     /// Migrations this binary has that the database lacks; null when the
@@ -121,9 +160,17 @@ impl HealthApi {
         let db_ok = state.store.get_setting("healthz").await.is_ok();
         let f = &state.features;
         let body = Json(Health {
-            status: if db_ok { "ok" } else { "degraded" }.into(),
+            status: if db_ok {
+                HealthState::Ok
+            } else {
+                HealthState::Degraded
+            },
             version: env!("CARGO_PKG_VERSION").into(),
-            database: if db_ok { "ok" } else { "unavailable" }.into(),
+            database: if db_ok {
+                DatabaseState::Ok
+            } else {
+                DatabaseState::Unavailable
+            },
             gmail: feature(&f.gmail),
             smtp: feature(&f.smtp),
             outbox: feature(&f.outbox),
@@ -143,19 +190,21 @@ impl HealthApi {
         let (database, migrations) = match state.ops.readiness().await {
             Readiness::Ready => {
                 return ReadinessResponse::Ready(Json(ReadinessBody {
-                    status: "ready".into(),
-                    database: "ok".into(),
-                    migrations: "ok".into(),
+                    status: ReadinessState::Ready,
+                    database: DatabaseState::Ok,
+                    migrations: MigrationState::Ok,
                 }));
             }
-            Readiness::MigrationsPending(_) => ("ok", "pending"),
-            Readiness::DatabaseUnavailable(_) => ("unavailable", "unknown"),
+            Readiness::MigrationsPending(_) => (DatabaseState::Ok, MigrationState::Pending),
+            Readiness::DatabaseUnavailable(_) => {
+                (DatabaseState::Unavailable, MigrationState::Unknown)
+            }
         };
         ReadinessResponse::NotReady(
             Json(ReadinessBody {
-                status: "not_ready".into(),
-                database: database.into(),
-                migrations: migrations.into(),
+                status: ReadinessState::NotReady,
+                database,
+                migrations,
             }),
             RETRY_AFTER_S,
         )
@@ -168,14 +217,19 @@ impl HealthApi {
         &self,
         state: Data<&AppState>,
         _admin: AdminAuth,
-    ) -> Result<Json<ServiceStatus>, ApiError> {
+    ) -> ApiResult<Json<ServiceStatus>, { on::ADMIN }> {
         let ops = &state.ops;
         let database = match ops.readiness().await {
-            Readiness::Ready => db_status("ok", ops, Some(0), None),
-            Readiness::MigrationsPending(n) => {
-                db_status("migrations_pending", ops, Some(n as u64), None)
+            Readiness::Ready => db_status(DatabaseCondition::Ok, ops, Some(0), None),
+            Readiness::MigrationsPending(n) => db_status(
+                DatabaseCondition::MigrationsPending,
+                ops,
+                Some(n as u64),
+                None,
+            ),
+            Readiness::DatabaseUnavailable(e) => {
+                db_status(DatabaseCondition::Unavailable, ops, None, Some(e))
             }
-            Readiness::DatabaseUnavailable(e) => db_status("unavailable", ops, None, Some(e)),
         };
         let f = &state.features;
         let uptime_s = jiff::Timestamp::now().as_second() - ops.started.as_second();
@@ -195,13 +249,13 @@ impl HealthApi {
 }
 
 fn db_status(
-    status: &str,
+    status: DatabaseCondition,
     ops: &crate::ops::Ops,
     pending: Option<u64>,
     error: Option<String>,
 ) -> DatabaseStatus {
     DatabaseStatus {
-        status: status.into(),
+        status,
         backend: ops.summary.database_backend.clone(),
         pending_migrations: pending,
         error,

@@ -10,7 +10,9 @@ pub mod directory;
 pub mod drafts;
 pub mod edge;
 pub mod error;
+pub mod examples;
 pub mod health;
+mod inputs;
 pub mod jobs;
 pub mod me;
 pub mod never_log;
@@ -75,6 +77,7 @@ pub fn openapi_json() -> String {
     finish_document(&mut doc);
     describe_successes(&mut doc);
     require_nullable(&mut doc);
+    inputs::describe_inputs(&mut doc);
     let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     out.push('\n');
     out
@@ -125,10 +128,15 @@ fn describe_successes(doc: &mut serde_json::Value) {
 /// marked `#[oai(nullable)]` is therefore also required.
 fn require_nullable(doc: &mut serde_json::Value) {
     use serde_json::Value;
+    let responses = inputs::reachable_schemas(doc, "responses");
     let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
         return;
     };
-    for schema in schemas.values_mut() {
+    for (name, schema) in schemas.iter_mut() {
+        if !responses.contains(name) {
+            // In a request an optional field may be absent or `null`.
+            continue;
+        }
         let Some(props) = schema["properties"].as_object() else {
             continue;
         };
@@ -176,6 +184,59 @@ fn finish_document(value: &mut serde_json::Value) {
     }
 }
 
+/// The methods of each documented path, for the `Allow` header a 405 must
+/// carry (RFC 9110).
+struct AllowedMethods(Vec<(Vec<Option<String>>, String)>);
+
+impl AllowedMethods {
+    fn from_document(document: &str) -> Self {
+        let doc: serde_json::Value = serde_json::from_str(document).unwrap_or_default();
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            let segments = path
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
+                .collect();
+            let methods: Vec<String> = item
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(m, _)| m.to_uppercase())
+                .collect();
+            out.push((segments, methods.join(", ")));
+        }
+        Self(out)
+    }
+
+    fn for_path(&self, path: &str) -> Option<&str> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(segments, methods)| {
+            let fits = segments.len() == parts.len()
+                && segments
+                    .iter()
+                    .zip(&parts)
+                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p));
+            fits.then_some(methods.as_str())
+        })
+    }
+}
+
+async fn allow_header<E: Endpoint>(
+    ep: std::sync::Arc<E>,
+    req: poem::Request,
+    allowed: std::sync::Arc<AllowedMethods>,
+) -> poem::Result<poem::Response> {
+    let path = req.uri().path().to_string();
+    let mut resp = ep.get_response(req).await;
+    if resp.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED
+        && let Some(methods) = allowed.for_path(&path)
+        && let Ok(v) = poem::http::HeaderValue::from_str(methods)
+    {
+        resp.headers_mut().insert(poem::http::header::ALLOW, v);
+    }
+    Ok(resp)
+}
+
 /// CORS for the configured origins only: no credentials (the API takes a
 /// bearer token), preflight answered. With no origin configured there is no
 /// CORS layer at all, so a browser on another origin gets no CORS header.
@@ -205,6 +266,7 @@ pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoin
     let cors_layer = cors(&state.cors_origins);
     let api = service();
     let document = openapi_json();
+    let allowed = std::sync::Arc::new(AllowedMethods::from_document(&document));
     let spec = poem::endpoint::make_sync(move |_| {
         poem::Response::builder()
             .content_type("application/json")
@@ -218,6 +280,7 @@ pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoin
     console::WithConsole(routes)
         .data(state)
         .catch_all_error(error::json_error)
+        .around(move |ep, req| allow_header(ep, req, allowed.clone()))
         .around(move |ep, req| edge::check_input(ep, req, limits))
         .around(move |ep, req| edge::log_request(ep, req, limits.slow_request))
         .with_if(cors_on, cors_layer)

@@ -25,6 +25,7 @@ enum Tag {
 pub struct ProposalsApi;
 
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct ProposalEntry {
     pub id: i64,
     pub email_id: i64,

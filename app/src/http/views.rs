@@ -2,99 +2,26 @@
 //! send log, capture errors, drafts) and their mapping from the store's
 //! records. The handlers live with their API area.
 
-use mailroom_ports::TransportKind;
 use mailroom_ports::reads::{
     CaptureErrorEntry, DigestSendEntry, DraftEntry, EmailDetail, LinkedInvestor, Page,
 };
-use mailroom_ports::records::{Attachment, DigestTrigger, Direction, MailboxSighting, Role, User};
-use poem_openapi::{Enum, Object};
+use mailroom_ports::records::{Attachment, MailboxSighting, User};
+use poem_openapi::Object;
 
 use crate::http::paging::{List, next_cursor};
 use crate::http::types::ApiTimestamp;
-
-// ---------------------------------------------------------------- enums
-
-/// A user's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "lowercase")]
-pub enum RoleName {
-    Admin,
-    Member,
-}
-
-impl From<Role> for RoleName {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::Admin => RoleName::Admin,
-            Role::Member => RoleName::Member,
-        }
-    }
-}
-
-/// Which way an email went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "lowercase")]
-pub enum DirectionName {
-    Inbound,
-    Outbound,
-}
-
-impl From<Direction> for DirectionName {
-    fn from(d: Direction) -> Self {
-        match d {
-            Direction::Inbound => DirectionName::Inbound,
-            Direction::Outbound => DirectionName::Outbound,
-        }
-    }
-}
-
-/// The transport a digest went out by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "lowercase")]
-pub enum TransportName {
-    Gmail,
-    Smtp,
-    Outbox,
-}
-
-impl From<TransportKind> for TransportName {
-    fn from(t: TransportKind) -> Self {
-        match t {
-            TransportKind::Gmail => TransportName::Gmail,
-            TransportKind::Smtp => TransportName::Smtp,
-            TransportKind::Outbox => TransportName::Outbox,
-        }
-    }
-}
-
-/// Why a digest was sent: the daily schedule, "send now", or a test email.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum DigestTriggerName {
-    Schedule,
-    SendNow,
-    Test,
-}
-
-impl From<DigestTrigger> for DigestTriggerName {
-    fn from(t: DigestTrigger) -> Self {
-        match t {
-            DigestTrigger::Scheduled => DigestTriggerName::Schedule,
-            DigestTrigger::SendNow => DigestTriggerName::SendNow,
-            DigestTrigger::TestEmail => DigestTriggerName::Test,
-        }
-    }
-}
+use crate::http::wire::{DigestTriggerName, Direction, Role, Transport};
 
 // ---------------------------------------------------------------- me
 
 /// The user the bearer token names.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct MeResponse {
     pub user_id: i64,
     pub email: String,
     pub display_name: String,
-    pub role: RoleName,
+    pub role: Role,
     /// Always `true`: an inactive user's token is refused.
     pub is_active: bool,
 }
@@ -150,7 +77,7 @@ pub struct SightingView {
     /// The email carries this mailbox's SENT label.
     pub is_sent: bool,
     /// Per mailbox: `outbound` where it was sent from, `inbound` elsewhere.
-    pub direction: DirectionName,
+    pub direction: Direction,
 }
 
 /// Another captured email of the same thread.
@@ -162,11 +89,12 @@ pub struct ThreadEmailView {
     #[oai(nullable)]
     pub from_email: Option<String>,
     pub sent_at: ApiTimestamp,
-    pub direction: DirectionName,
+    pub direction: Direction,
 }
 
 /// One investor-linked, live email in full.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct EmailActivityDetail {
     pub email_id: i64,
     /// The RFC 822 `Message-ID`, without angle brackets.
@@ -190,7 +118,7 @@ pub struct EmailActivityDetail {
     pub cc: Vec<String>,
     pub sent_at: ApiTimestamp,
     /// Email-level: `outbound` iff the sender is one of our mailboxes.
-    pub direction: DirectionName,
+    pub direction: Direction,
     pub attachments: Vec<AttachmentView>,
     pub investors: Vec<LinkedInvestorView>,
     pub mailboxes: Vec<SightingView>,
@@ -230,9 +158,9 @@ fn investor(i: LinkedInvestor) -> LinkedInvestorView {
 fn sighting(m: MailboxSighting) -> SightingView {
     // The mailbox that sent the email saw it go out; every other saw it come in.
     let direction = if m.is_sent {
-        DirectionName::Outbound
+        Direction::Outbound
     } else {
-        DirectionName::Inbound
+        Direction::Inbound
     };
     SightingView {
         account_id: m.account_id.0,
@@ -288,7 +216,7 @@ pub struct DigestSendView {
     pub window_until: ApiTimestamp,
     /// `null` when every transport failed.
     #[oai(nullable)]
-    pub transport: Option<TransportName>,
+    pub transport: Option<Transport>,
     pub recipient_count: u32,
     pub ok: bool,
     /// A short kind when the send failed (`null` on success); never the

@@ -1,10 +1,11 @@
-//! The closed sets of the API as string enums on the wire, each the mirror of
-//! a domain or port type (same variants, snake_case names).
+//! The closed sets of the API as string enums on the wire, one per set, each
+//! the mirror of a domain or port type (snake_case names). Every schema uses
+//! these, so the document has one enum per closed set.
 
 use mailroom_domain::digest::policy::PolicySource as DomainPolicySource;
 use mailroom_ports::records::{
-    Direction as PortDirection, ProposalStatus as PortProposalStatus, Role as PortRole,
-    SyncState as PortSyncState,
+    DigestTrigger as PortDigestTrigger, Direction as PortDirection,
+    ProposalStatus as PortProposalStatus, Role as PortRole, SyncState as PortSyncState,
 };
 use mailroom_ports::transport::TransportKind as PortTransport;
 
@@ -63,4 +64,23 @@ wire_enum! {
 wire_enum! {
     /// How an email was sent.
     Transport <=> PortTransport { Gmail, Smtp, Outbox }
+}
+
+/// Why a digest was sent: the daily schedule, "send now", or a test email.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DigestTriggerName {
+    Schedule,
+    SendNow,
+    Test,
+}
+
+impl From<PortDigestTrigger> for DigestTriggerName {
+    fn from(t: PortDigestTrigger) -> Self {
+        match t {
+            PortDigestTrigger::Scheduled => Self::Schedule,
+            PortDigestTrigger::SendNow => Self::SendNow,
+            PortDigestTrigger::TestEmail => Self::Test,
+        }
+    }
 }

@@ -1,0 +1,147 @@
+//! Example values of the main response shapes, shown in the OpenAPI document
+//! (and so in Swagger UI and the generated client's docs). Every value is
+//! made up; none comes from real mail.
+
+use poem_openapi::types::Example;
+
+use crate::http::accounts::AccountEntry;
+use crate::http::activity::{ActivityEntry, InvestorSummary, MailboxSummary};
+use crate::http::proposals::ProposalEntry;
+use crate::http::types::ApiTimestamp;
+use crate::http::views::{
+    AttachmentView, ContactView, EmailActivityDetail, LinkedInvestorView, MeResponse, SightingView,
+    ThreadEmailView,
+};
+use crate::http::wire::{Direction, ProposalStatus, Role, SyncState};
+
+fn at(s: &str) -> ApiTimestamp {
+    ApiTimestamp(s.parse().expect("an example timestamp parses"))
+}
+
+impl Example for MeResponse {
+    fn example() -> Self {
+        MeResponse {
+            user_id: 1,
+            email: "ann@fund.com".into(),
+            display_name: "Ann Admin".into(),
+            role: Role::Admin,
+            is_active: true,
+        }
+    }
+}
+
+impl Example for AccountEntry {
+    fn example() -> Self {
+        AccountEntry {
+            id: 1,
+            user_email: "ann@fund.com".into(),
+            email_address: "ann@fund.com".into(),
+            enabled: true,
+            sync_state: SyncState::Idle,
+            history_id: Some("184467".into()),
+            last_error: None,
+            last_synced_at: Some(at("2026-03-02T09:15:00Z")),
+            message_count: 1240,
+        }
+    }
+}
+
+impl Example for ActivityEntry {
+    fn example() -> Self {
+        ActivityEntry {
+            email_id: 42,
+            subject: Some("Q1 update".into()),
+            snippet: Some("Thanks for the deck, a few questions on".into()),
+            from_email: Some("lee@acme.com".into()),
+            from_name: Some("Lee Park".into()),
+            to: vec!["ann@fund.com".into()],
+            cc: vec![],
+            sent_at: at("2026-03-02T08:40:00Z"),
+            direction: Direction::Inbound,
+            investors: vec![InvestorSummary {
+                id: 2,
+                name: "Acme Capital".into(),
+                graveyard: false,
+            }],
+            mailboxes: vec![MailboxSummary {
+                account_id: 1,
+                email_address: "ann@fund.com".into(),
+                is_sent: false,
+            }],
+        }
+    }
+}
+
+impl Example for ProposalEntry {
+    fn example() -> Self {
+        ProposalEntry {
+            id: 7,
+            email_id: 42,
+            investor_id: 2,
+            investor_name: Some("Acme Capital".into()),
+            contact_id: Some(10),
+            subject: Some("Q1 update".into()),
+            from_email: Some("lee@acme.com".into()),
+            sent_at: at("2026-03-02T08:40:00Z"),
+            direction: Direction::Inbound,
+            status: ProposalStatus::Pending,
+            activity_id: None,
+        }
+    }
+}
+
+impl Example for EmailActivityDetail {
+    fn example() -> Self {
+        EmailActivityDetail {
+            email_id: 42,
+            message_id: Some("CAF1x2y3@mail.acme.com".into()),
+            thread_id: "18e0c5a9b2d4f001".into(),
+            subject: Some("Q1 update".into()),
+            snippet: Some("Thanks for the deck, a few questions on".into()),
+            body: Some("Thanks for the deck, a few questions on the pipeline.\n\nLee".into()),
+            from_email: Some("lee@acme.com".into()),
+            from_name: Some("Lee Park".into()),
+            reply_to: vec![],
+            to: vec!["ann@fund.com".into()],
+            cc: vec!["bob@fund.com".into()],
+            sent_at: at("2026-03-02T08:40:00Z"),
+            direction: Direction::Inbound,
+            attachments: vec![AttachmentView {
+                name: Some("questions.pdf".into()),
+                content_type: "application/pdf".into(),
+                size: 48213,
+            }],
+            investors: vec![LinkedInvestorView {
+                id: 2,
+                name: "Acme Capital".into(),
+                graveyard: false,
+                contacts: vec![ContactView {
+                    id: 10,
+                    name: "Lee Park".into(),
+                    email: "lee@acme.com".into(),
+                }],
+            }],
+            mailboxes: vec![
+                SightingView {
+                    account_id: 1,
+                    email_address: "ann@fund.com".into(),
+                    is_sent: false,
+                    direction: Direction::Inbound,
+                },
+                SightingView {
+                    account_id: 2,
+                    email_address: "bob@fund.com".into(),
+                    is_sent: false,
+                    direction: Direction::Inbound,
+                },
+            ],
+            thread: vec![ThreadEmailView {
+                email_id: 40,
+                subject: Some("Q1 update".into()),
+                from_email: Some("ann@fund.com".into()),
+                sent_at: at("2026-03-01T17:05:00Z"),
+                direction: Direction::Outbound,
+            }],
+        }
+    }
+}
