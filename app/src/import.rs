@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 /// The prefix of every imported sighting id; Gmail's own ids are bare hex,
 /// so the two can never collide in one mailbox.
-pub const IMPORT_ID_PREFIX: &str = "import-";
+pub use mailroom_ports::gmail::IMPORTED_ID_PREFIX as IMPORT_ID_PREFIX;
 
 /// How an import runs.
 #[derive(Debug, Clone)]

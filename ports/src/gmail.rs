@@ -2,6 +2,18 @@
 //! creator. None of these can send mail (R-HARD-1); the only send is the
 //! digest's [`crate::MailTransport`].
 
+/// The prefix of the sighting ids `mailroom capture import` gives the
+/// messages it loads from files. Gmail's own message ids are bare hex, so the
+/// two never collide in one mailbox, and an imported id is never asked of
+/// Gmail (it does not know it).
+pub const IMPORTED_ID_PREFIX: &str = "import-";
+
+/// Whether a sighting id is one Gmail gave, so Gmail can be asked for it again.
+#[must_use]
+pub fn is_gmail_message_id(id: &str) -> bool {
+    !id.starts_with(IMPORTED_ID_PREFIX)
+}
+
 use std::fmt;
 use std::time::Duration;
 

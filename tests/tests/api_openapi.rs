@@ -316,6 +316,18 @@ fn each_operation_lists_exactly_the_statuses_it_can_answer() {
         ("listProposals", &[&["200"], AUTHED, QUERY]),
         ("approveProposal", &[&["200", "409"], AUTHED, PATH_ID]),
         ("rejectProposal", &[&["200", "409"], AUTHED, PATH_ID]),
+        ("listNeverLog", &[&["200"], AUTHED]),
+        ("addNeverLog", &[&["201", "409"], AUTHED, BODY]),
+        ("removeNeverLog", &[&["200"], AUTHED, PATH_ID]),
+        ("listJobs", &[&["200"], AUTHED]),
+        (
+            "auditEmailAccount",
+            &[&["200", "409", "502"], AUTHED, PATH_ID],
+        ),
+        (
+            "repairEmailAccount",
+            &[&["200", "409", "502"], AUTHED, PATH_ID],
+        ),
     ];
     let doc = document();
     let by_id: std::collections::BTreeMap<String, serde_json::Value> = operations(&doc)

@@ -10,6 +10,13 @@ use mailroom_ports::{AccountId, StoreError};
 
 use super::sql::{self, Row, all, exec, one};
 
+/// Sightings loaded by `capture import` are not Gmail's: the audit neither
+/// counts them as captured from Gmail nor reports them as extra (a repair
+/// would soft-delete them), and never asks Gmail for their content.
+fn imported_pattern() -> sea_orm::Value {
+    format!("{}%", mailroom_ports::gmail::IMPORTED_ID_PREFIX).into()
+}
+
 pub(crate) async fn live_gmail_ids_since(
     db: &DatabaseConnection,
     id: AccountId,
@@ -18,8 +25,9 @@ pub(crate) async fn live_gmail_ids_since(
     all(
         db,
         "SELECT gmail_message_id FROM email_account_messages \
-         WHERE account_id = $1 AND deleted_at IS NULL AND sent_at >= $2 ORDER BY id",
-        vec![id.0.into(), sql::ts(since)],
+         WHERE account_id = $1 AND deleted_at IS NULL AND sent_at >= $2 \
+         AND gmail_message_id NOT LIKE $3 ORDER BY id",
+        vec![id.0.into(), sql::ts(since), imported_pattern()],
     )
     .await?
     .iter()
@@ -58,8 +66,8 @@ pub(crate) async fn content_missing(
         "SELECT s.gmail_message_id FROM email_account_messages s \
          JOIN emails e ON e.id = s.email_id WHERE s.account_id = $1 \
          AND s.deleted_at IS NULL AND e.matched = TRUE AND e.content_stored = FALSE \
-         ORDER BY s.id",
-        vec![id.0.into()],
+         AND s.gmail_message_id NOT LIKE $2 ORDER BY s.id",
+        vec![id.0.into(), imported_pattern()],
     )
     .await?
     .iter()

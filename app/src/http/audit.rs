@@ -4,6 +4,7 @@
 
 use mailroom_domain::trust::audit::{AuditError, AuditReport, RepairOutcome};
 use mailroom_ports::AccountId;
+use mailroom_ports::gmail::{GmailError, TokenError};
 use poem::web::Data;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
@@ -156,6 +157,13 @@ impl From<AuditError> for ApiError {
     fn from(e: AuditError) -> Self {
         match e {
             AuditError::NotFound => ApiError::not_found("mailbox not found"),
+            // As for a sync: the stored address is wrong, not Google.
+            AuditError::Gmail(GmailError::Auth(TokenError::UnknownUser(_))) => {
+                ApiError::conflict_with(
+                    ErrorCode::GmailFailed,
+                    "Google Workspace has no user with this mailbox's address; check the address",
+                )
+            }
             AuditError::Gmail(cause) => {
                 tracing::error!(error = %DisplayChain(&cause), "audit failed");
                 ApiError::bad_gateway(ErrorCode::GmailFailed, "Gmail failed; see the server log")
@@ -189,7 +197,8 @@ impl AuditApi {
         state: Data<&AppState>,
         _admin: AdminAuth,
         id: Path<i64>,
-    ) -> ApiResult<Json<MailboxAudit>, { on::ADMIN | on::PATH_ID | on::BAD_GATEWAY }> {
+    ) -> ApiResult<Json<MailboxAudit>, { on::ADMIN | on::PATH_ID | on::CONFLICT | on::BAD_GATEWAY }>
+    {
         Ok(Json(run(&state, id.0, false).await?))
     }
 
@@ -205,7 +214,8 @@ impl AuditApi {
         state: Data<&AppState>,
         _admin: AdminAuth,
         id: Path<i64>,
-    ) -> ApiResult<Json<MailboxAudit>, { on::ADMIN | on::PATH_ID | on::BAD_GATEWAY }> {
+    ) -> ApiResult<Json<MailboxAudit>, { on::ADMIN | on::PATH_ID | on::CONFLICT | on::BAD_GATEWAY }>
+    {
         Ok(Json(run(&state, id.0, true).await?))
     }
 }

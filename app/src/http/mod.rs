@@ -75,12 +75,49 @@ pub fn openapi_json() -> String {
     let mut doc: serde_json::Value =
         serde_json::from_str(&service().spec()).expect("poem-openapi writes valid JSON");
     finish_document(&mut doc);
+    single_ref_all_of(&mut doc);
     describe_successes(&mut doc);
     require_nullable(&mut doc);
     inputs::describe_inputs(&mut doc);
     let mut out = serde_json::to_string_pretty(&doc).expect("a JSON value serializes");
     out.push('\n');
     out
+}
+
+/// poem-openapi writes a documented field of a named type as
+/// `allOf: [{$ref}, {description}]`. Generators read the second member as a
+/// schema of its own (hey-api's zod plugin makes it `unknown` and intersects,
+/// which fails on any coerced integer inside), so the document keeps one
+/// member: `allOf: [{$ref}]` beside the field's description and `nullable`.
+fn single_ref_all_of(doc: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Some(schemas) = doc["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    for schema in schemas.values_mut() {
+        // `get_mut`, not indexing: indexing a missing key inserts a `null`.
+        let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for prop in props.values_mut() {
+            let Some(all_of) = prop.get_mut("allOf").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            let only_notes = |m: &Value| {
+                m.as_object().is_some_and(|m| {
+                    m.keys()
+                        .all(|k| matches!(k.as_str(), "description" | "nullable"))
+                })
+            };
+            if all_of.len() != 2 || all_of[0].get("$ref").is_none() || !only_notes(&all_of[1]) {
+                continue;
+            }
+            let notes = all_of.pop().expect("two members");
+            for (key, value) in notes.as_object().expect("checked above") {
+                prop[key.as_str()] = value.clone();
+            }
+        }
+    }
 }
 
 /// poem-openapi leaves a `Json<T>` answer's description empty: say what it

@@ -343,6 +343,10 @@ where
         matcher: &Matcher,
     ) -> Result<Option<u32>, RematchError> {
         for (account_id, mailbox, gmail_id) in &candidate.sightings {
+            if !mailroom_ports::gmail::is_gmail_message_id(gmail_id) {
+                // Loaded from a file: Gmail cannot give it again.
+                continue;
+            }
             let raw = match self.reader.fetch_raw(mailbox, gmail_id).await {
                 Ok(raw) => raw,
                 Err(GmailError::NotFound) => continue,

@@ -371,6 +371,42 @@ test('the admin status shows the details; members are refused', async () => {
   assert.equal((await sdk.getStatus(as(member))).response?.status, 403);
 });
 
+test('the never-log list: added, refused twice, listed, removed; the removal asks for a re-match', async () => {
+  const added = await sdk.addNeverLog({ ...as(admin), body: { value: 'Partner@Home.example' } });
+  assert.equal(added.response?.status, 201, JSON.stringify(added.error));
+  assert.equal(added.data?.entry.value, 'partner@home.example');
+  assert.equal(added.data?.entry.kind, 'address');
+  const twice = await sdk.addNeverLog({ ...as(admin), body: { value: 'partner@home.example' } });
+  assert.equal(twice.response?.status, 409);
+  const bad = await raw('POST', '/api/admin/never-log', admin, { value: 'not an address' });
+  assert.equal(bad.status, 422);
+  const list = await sdk.listNeverLog(as(admin));
+  assert.deepEqual(list.data?.map((e) => e.value), ['partner@home.example']);
+  assert.equal((await sdk.listNeverLog(as(member))).response?.status, 403);
+  const id = added.data!.entry.id;
+  assert.equal((await sdk.removeNeverLog({ ...as(admin), path: { id } })).response?.status, 200);
+  assert.equal((await sdk.removeNeverLog({ ...as(admin), path: { id } })).response?.status, 404);
+  const jobs = await sdk.listJobs(as(admin));
+  assert.equal(jobs.response?.status, 200);
+  assert.ok(jobs.data?.some((j) => j.kind === 'rematch'), JSON.stringify(jobs.data));
+});
+
+test('the audit counts Gmail against the sightings; imported mail is neither extra nor repaired away', async () => {
+  const before = await allActivity(admin);
+  const ann = state.accounts['ann@fund.com'];
+  const audit = await sdk.auditEmailAccount({ ...as(admin), path: { id: ann } });
+  assert.equal(audit.response?.status, 200, JSON.stringify(audit.error));
+  assert.ok(audit.data, String(audit.error) + JSON.stringify(audit.error));
+  assert.equal(Number(audit.data?.extra.count), 0);
+  assert.equal(Number(audit.data?.missing.count), 0);
+  const repaired = await sdk.repairEmailAccount({ ...as(admin), path: { id: ann } });
+  assert.equal(repaired.response?.status, 200, JSON.stringify(repaired.error));
+  assert.equal(Number(repaired.data?.repair?.soft_deleted), 0);
+  assert.deepEqual(await allActivity(admin), before);
+  assert.equal((await sdk.auditEmailAccount({ ...as(member), path: { id: ann } })).response?.status, 403);
+  assert.equal((await sdk.auditEmailAccount({ ...as(admin), path: { id: 999_999 } })).response?.status, 404);
+});
+
 // ------------------------------------------------------------ the checks
 
 test('every operation of the document was called through the generated client', () => {
