@@ -26,6 +26,7 @@ mod m20250601_000004_digest;
 mod m20251125_000005_digest_capture_window;
 mod m20261201_000006_activity_search;
 mod m20261201_000007_read_side;
+mod m20261204_000009_window_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251125_000005_digest_capture_window::Migration),
             Box::new(m20261201_000006_activity_search::Migration),
             Box::new(m20261201_000007_read_side::Migration),
+            Box::new(m20261204_000009_window_indexes::Migration),
         ]
     }
 }

@@ -20,6 +20,9 @@ pub(crate) async fn digest_rows(
     // Inner joins carry the rules: a live sighting, in a mailbox of an active
     // user, of an email linked to an investor. Names of soft-deleted investors
     // and contacts are dropped so the digest falls back to the matched address.
+    // Links carry their email's send time: bounding them by it too lets the
+    // planner take only the window's links (by index) instead of hashing
+    // every link ever made (migration 9).
     let rows = sql::all(
         db,
         "SELECT e.id AS email_id, u.id AS user_id, u.display_name, a.id AS account_id, \
@@ -35,6 +38,7 @@ pub(crate) async fn digest_rows(
          JOIN investors i ON i.id = l.investor_id \
          LEFT JOIN contacts c ON c.id = l.contact_id \
          WHERE s.captured_at > $1 AND s.captured_at <= $2 AND e.sent_at > $3 \
+         AND l.sent_at > $3 \
          ORDER BY e.sent_at, e.id, a.id, l.investor_id, l.contact_key",
         vec![sql::ts(since), sql::ts(until), sql::ts(sent_after)],
     )

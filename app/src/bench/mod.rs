@@ -206,6 +206,13 @@ async fn activity(flag: Option<String>, requests: usize) -> anyhow::Result<()> {
             "combined_investor",
             format!("investor_id={investor}&account_id={account}&direction=outbound&q=fund"),
         ),
+        (
+            "all_filters",
+            format!(
+                "investor_id={investor}&account_id={account}&direction=inbound&q={common}\
+                 &since=2000-01-01T00:00:00Z&until={newest}"
+            ),
+        ),
     ];
     for (name, query) in scenarios {
         let path = format!("/api/email/activity?{query}");
