@@ -30,14 +30,10 @@ impl MigrationTrait for Migration {
              ON email_investor_links (sent_at, email_id)",
         )
         .await?;
-        {
-            db.execute_unprepared(
-                "ALTER INDEX ix_emails_search_vector SET (fastupdate = off)",
-            )
+        db.execute_unprepared("ALTER INDEX ix_emails_search_vector SET (fastupdate = off)")
             .await?;
-            db.execute_unprepared("SELECT gin_clean_pending_list('ix_emails_search_vector')")
-                .await?;
-        }
+        db.execute_unprepared("SELECT gin_clean_pending_list('ix_emails_search_vector')")
+            .await?;
         Ok(())
     }
 
