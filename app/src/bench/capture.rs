@@ -15,7 +15,7 @@ use mailroom_adapters::clock::SystemClock;
 use mailroom_adapters::parser::MailParser;
 use mailroom_adapters::store::SeaStore;
 use mailroom_ports::parse::MessageParser as _;
-use mailroom_ports::{Domain, EmailAddress, Store};
+use mailroom_ports::{Domain, EmailAddress};
 
 use super::seed::{self, Rng};
 use crate::import;
@@ -152,10 +152,7 @@ pub fn message(i: u64) -> Vec<u8> {
     let mut rng = Rng(i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xCA97);
     let newest: Timestamp = seed::NEWEST.parse().expect("a timestamp");
     let date = newest - SignedDuration::from_secs((rng.below(365 * 86_400)) as i64);
-    let date = date
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .strftime("%a, %d %b %Y %H:%M:%S +0000")
-        .to_string();
+    let date = date.strftime("%a, %d %b %Y %H:%M:%S +0000").to_string();
     let matched = rng.percent(30);
     let from = if matched {
         seed::contact_address(rng.below(seed::CONTACTS))
@@ -170,7 +167,7 @@ pub fn message(i: u64) -> Vec<u8> {
     let subject = sentence(&mut rng, 6);
     let boundary = format!("=_bench_{i}_{}", rng.next());
     let mut out = String::new();
-    let mut head = |kind: &str| {
+    let head = |kind: &str| {
         format!(
             "Return-Path: <{from}>\r\nReceived: from mx.example (mx.example [192.0.2.1]) by \
              mx.fund.example; {date}\r\nMessage-ID: <cap-{i}@bench.example>\r\nDate: {date}\r\n\
@@ -289,7 +286,8 @@ fn paragraphs(rng: &mut Rng, chars: usize) -> String {
     let target = chars / 2 + rng.below(chars as u64) as usize;
     let mut out = String::with_capacity(target + 200);
     while out.len() < target {
-        out.push_str(&sentence(rng, 8 + rng.below(12) as usize));
+        let words = 8 + rng.below(12) as usize;
+        out.push_str(&sentence(rng, words));
         out.push_str(if rng.percent(20) { "\n\n" } else { " " });
     }
     out
