@@ -76,7 +76,10 @@ pub async fn run(store: Arc<SeaStore>, messages: u64, dir: &Path) -> anyhow::Res
     println!("capture_import_matched: {} messages", report.matched);
     println!("capture_import_proposals: {} proposals", report.proposals);
     if let (Some(before), Some(after)) = (rss_before, rss_after) {
-        println!("capture_rss_before_import: {:.1} MB", before as f64 / 1024.0);
+        println!(
+            "capture_rss_before_import: {:.1} MB",
+            before as f64 / 1024.0
+        );
         println!("capture_peak_rss: {:.1} MB", after as f64 / 1024.0);
     }
 
@@ -239,7 +242,13 @@ pub fn message(i: u64) -> Vec<u8> {
                 .collect();
             let subject_qp = qp(&subject
                 .chars()
-                .map(|c| if (c as u32) < 0x100 { c as u32 as u8 } else { b'?' })
+                .map(|c| {
+                    if (c as u32) < 0x100 {
+                        c as u32 as u8
+                    } else {
+                        b'?'
+                    }
+                })
                 .collect::<Vec<u8>>())
             .replace(' ', "_")
             .replace("=\r\n", "");
@@ -277,7 +286,16 @@ fn push_alternative(out: &mut String, boundary: &str, text: &str) {
 }
 
 const EXTRA_WORDS: &[&str] = &[
-    "€", "–", "“quoted”", "Grüße", "Zürich", "São", "Paulo", "naïve", "façade", "Øresund",
+    "€",
+    "–",
+    "“quoted”",
+    "Grüße",
+    "Zürich",
+    "São",
+    "Paulo",
+    "naïve",
+    "façade",
+    "Øresund",
 ];
 
 /// Words of the seeded vocabulary (with some accented and symbol words),
@@ -352,8 +370,7 @@ fn qp(bytes: &[u8]) -> String {
 
 /// Base64 (standard alphabet), lines of `width` characters (0: one line).
 fn base64(bytes: &[u8], width: usize) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len() * 4 / 3 + bytes.len() / 38 + 4);
     let mut line = 0;
     for chunk in bytes.chunks(3) {
