@@ -225,7 +225,7 @@ pub fn message(i: u64) -> Vec<u8> {
         // an encoded-word subject: ~20 kB.
         _ => {
             let (charset, text) = (
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     "iso-8859-1"
                 } else {
                     "windows-1252"
