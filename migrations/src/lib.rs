@@ -28,6 +28,7 @@ mod m20261201_000006_activity_search;
 mod m20261201_000007_read_side;
 mod m20261204_000008_trust;
 mod m20261204_000009_mailbox_audits;
+mod m20261204_000010_window_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_read_side::Migration),
             Box::new(m20261204_000008_trust::Migration),
             Box::new(m20261204_000009_mailbox_audits::Migration),
+            Box::new(m20261204_000010_window_indexes::Migration),
         ]
     }
 }

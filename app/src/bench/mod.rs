@@ -1,10 +1,12 @@
 //! `mailroom bench`: seeds a realistic database and measures the activity
-//! list and the digest through the HTTP API of an in-process server, each
-//! figure printed as a `name: value unit` line.
+//! list and the digest through the HTTP API of an in-process server, and
+//! capture throughput through the `capture import` path, each figure
+//! printed as a `name: value unit` line.
 //!
 //! Run the release build (`cargo build --release -p mailroom-app`); the
 //! database comes from `--database-url` (or `DATABASE_URL`).
 
+mod capture;
 mod seed;
 
 use std::collections::HashMap;
@@ -46,6 +48,19 @@ pub enum BenchCommand {
         #[arg(long)]
         database_url: Option<String>,
     },
+    /// Capture throughput: a generated ~100 kB .eml corpus imported into an
+    /// empty database through the `capture import` path, beside the
+    /// single-core parse-only rate of the same files, and peak RSS.
+    Capture {
+        /// Messages in the generated corpus.
+        #[arg(long, default_value_t = 5_000)]
+        messages: u64,
+        /// The corpus folder: generated unless it holds this corpus already.
+        #[arg(long, default_value = "mailroom-bench-corpus")]
+        corpus: std::path::PathBuf,
+        #[arg(long)]
+        database_url: Option<String>,
+    },
 }
 
 /// Runs one bench command.
@@ -66,6 +81,14 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             database_url,
         } => activity(database_url, requests.max(1)).await,
         BenchCommand::Digest { runs, database_url } => digest(database_url, runs.max(1)).await,
+        BenchCommand::Capture {
+            messages,
+            corpus,
+            database_url,
+        } => {
+            let store = Arc::new(open(database_url).await?);
+            capture::run(store, messages.max(1), &corpus).await
+        }
     }
 }
 
@@ -182,6 +205,13 @@ async fn activity(flag: Option<String>, requests: usize) -> anyhow::Result<()> {
         (
             "combined_investor",
             format!("investor_id={investor}&account_id={account}&direction=outbound&q=fund"),
+        ),
+        (
+            "all_filters",
+            format!(
+                "investor_id={investor}&account_id={account}&direction=inbound&q={common}\
+                 &since=2000-01-01T00:00:00Z&until={newest}"
+            ),
         ),
     ];
     for (name, query) in scenarios {
