@@ -58,6 +58,25 @@ async fn synced(team: &CaptureTeam) -> i64 {
     .await
 }
 
+/// On PostgreSQL a killed client's server session finishes the statement it
+/// was running (a COMMIT already sent commits) and only then notices the
+/// closed socket and rolls back anything else: wait until no session but
+/// idle ones (the test's own pools) is left on the database.
+async fn dead_sessions_gone(team: &CaptureTeam, backend: Backend) {
+    if backend != Backend::Postgres {
+        return;
+    }
+    wait_until(Duration::from_secs(30), "the dead sessions to end", || async {
+        team.count(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND state <> 'idle'",
+        )
+        .await
+            == 0
+    })
+    .await;
+}
+
 async fn killed_mid_sync_then_restarted_ends_as_an_undisturbed_run(backend: Backend) {
     let expected = undisturbed(backend).await;
     let team = seeded_team(backend).await;
@@ -69,6 +88,7 @@ async fn killed_mid_sync_then_restarted_ends_as_an_undisturbed_run(backend: Back
     })
     .await;
     first.kill9();
+    dead_sessions_gone(&team, backend).await;
 
     let partial = sightings(&team).await;
     assert!(
@@ -85,8 +105,13 @@ async fn killed_mid_sync_then_restarted_ends_as_an_undisturbed_run(backend: Back
     early
         .wait_for_log("mailbox skipped: a sync is running", Duration::from_secs(30))
         .await;
+    let early_log = early.log();
     drop(early);
-    assert_eq!(sightings(&team).await, partial, "nothing synced meanwhile");
+    assert_eq!(
+        sightings(&team).await,
+        partial,
+        "nothing synced meanwhile:\n{early_log}"
+    );
 
     team.rows(
         "UPDATE email_accounts SET lease_expires_at = '2000-01-01T00:00:00.000000Z' \
