@@ -66,14 +66,18 @@ async fn dead_sessions_gone(team: &CaptureTeam, backend: Backend) {
     if backend != Backend::Postgres {
         return;
     }
-    wait_until(Duration::from_secs(30), "the dead sessions to end", || async {
-        team.count(
-            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+    wait_until(
+        Duration::from_secs(30),
+        "the dead sessions to end",
+        || async {
+            team.count(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
              AND pid <> pg_backend_pid() AND state <> 'idle'",
-        )
-        .await
-            == 0
-    })
+            )
+            .await
+                == 0
+        },
+    )
     .await;
 }
 
@@ -83,9 +87,11 @@ async fn killed_mid_sync_then_restarted_ends_as_an_undisturbed_run(backend: Back
     let env = team.service_env();
 
     let mut first = Service::start(&env).await;
-    wait_until(Duration::from_secs(60), "the first sync to fetch", || async {
-        team.google.calls(Endpoint::MessagesGet) >= 40
-    })
+    wait_until(
+        Duration::from_secs(60),
+        "the first sync to fetch",
+        || async { team.google.calls(Endpoint::MessagesGet) >= 40 },
+    )
     .await;
     first.kill9();
     dead_sessions_gone(&team, backend).await;
@@ -103,7 +109,10 @@ async fn killed_mid_sync_then_restarted_ends_as_an_undisturbed_run(backend: Back
     // Before the lease lapses, a new process may not touch the mailbox.
     let early = Service::start(&env).await;
     early
-        .wait_for_log("mailbox skipped: a sync is running", Duration::from_secs(30))
+        .wait_for_log(
+            "mailbox skipped: a sync is running",
+            Duration::from_secs(30),
+        )
         .await;
     let early_log = early.log();
     drop(early);
@@ -119,9 +128,11 @@ async fn killed_mid_sync_then_restarted_ends_as_an_undisturbed_run(backend: Back
     )
     .await;
     let restarted = Service::start(&env).await;
-    wait_until(Duration::from_secs(120), "both mailboxes to sync", || async {
-        synced(&team).await == 2
-    })
+    wait_until(
+        Duration::from_secs(120),
+        "both mailboxes to sync",
+        || async { synced(&team).await == 2 },
+    )
     .await;
     drop(restarted);
 

@@ -55,7 +55,10 @@ async fn a_file_log_has_no_colour_codes_and_ordinary_requests_stay_out_of_info()
     assert!(!log.contains('\u{1b}'), "colour codes in a file log: {log}");
     assert_eq!(request_lines(&log), 0, "requests logged at INFO: {log}");
     for id in &ids {
-        assert!(!log.contains(id.as_str()), "request {id} logged at INFO: {log}");
+        assert!(
+            !log.contains(id.as_str()),
+            "request {id} logged at INFO: {log}"
+        );
     }
 }
 
