@@ -3,7 +3,8 @@
 //! first cycle), is killed with SIGKILL part-way, and is started again on the
 //! same database. The database must end exactly as an undisturbed run leaves
 //! it: the same emails, sightings, investor links and proposals, nothing
-//! duplicated or lost. On SQLite and PostgreSQL.
+//! duplicated or lost. Both for a first sync and for an incremental one
+//! (the cursor must not move past uncommitted mail). On SQLite and PostgreSQL.
 //!
 //! The dead process's mailbox leases are not released by anyone; the test
 //! sets their expiry in the past, which is what 15 minutes of waiting does.
@@ -152,4 +153,89 @@ async fn sqlite_a_sync_killed_with_sigkill_then_restarted_ends_as_an_undisturbed
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_sync_killed_with_sigkill_then_restarted_ends_as_an_undisturbed_run() {
     killed_mid_sync_then_restarted_ends_as_an_undisturbed_run(Backend::Postgres).await;
+}
+
+async fn ann_cursor(team: &CaptureTeam) -> Option<String> {
+    let rows = team
+        .rows("SELECT history_id FROM email_accounts WHERE email_address = 'ann@fund.com'")
+        .await;
+    rows[0]
+        .try_get::<Option<String>>("", "history_id")
+        .expect("a cursor column")
+}
+
+async fn an_incremental_sync_killed_then_restarted_ends_as_an_undisturbed_run(backend: Backend) {
+    const EXTRA: usize = 120;
+    let add_extra = |team: &CaptureTeam| {
+        for n in BULK..BULK + EXTRA {
+            team.google.add_message_with(ANN, bulk_message(n, ANN));
+        }
+    };
+    let expected = {
+        let team = seeded_team(backend).await;
+        team.sync_both().await;
+        add_extra(&team);
+        team.sync_both().await;
+        team.dump().await
+    };
+    let team = seeded_team(backend).await;
+    team.sync_both().await;
+    let before = sightings(&team).await;
+    let cursor = ann_cursor(&team).await;
+    assert!(cursor.is_some(), "the first sync stored a cursor");
+    add_extra(&team);
+    let env = team.service_env();
+
+    let start = team.google.calls(Endpoint::MessagesGet);
+    let mut first = Service::start(&env).await;
+    wait_until(
+        Duration::from_secs(60),
+        "the incremental sync to fetch",
+        || async { team.google.calls(Endpoint::MessagesGet) >= start + 20 },
+    )
+    .await;
+    first.kill9();
+    dead_sessions_gone(&team, backend).await;
+
+    let partial = sightings(&team).await - before;
+    assert!(
+        partial > 0 && partial < EXTRA as i64,
+        "the killed run stored part of the new mail: {partial} of {EXTRA}"
+    );
+    assert_eq!(
+        ann_cursor(&team).await,
+        cursor,
+        "the cursor did not move past uncommitted mail"
+    );
+
+    team.rows(
+        "UPDATE email_accounts SET lease_expires_at = '2000-01-01T00:00:00.000000Z' \
+         WHERE lease_holder IS NOT NULL",
+    )
+    .await;
+    let restarted = Service::start(&env).await;
+    wait_until(Duration::from_secs(120), "the new mail to sync", || async {
+        synced(&team).await == 2 && ann_cursor(&team).await != cursor
+    })
+    .await;
+    drop(restarted);
+
+    assert_eq!(sightings(&team).await, before + EXTRA as i64);
+    let got = team.dump().await;
+    assert_eq!(got.emails, expected.emails);
+    assert_eq!(got.sightings, expected.sightings);
+    assert_eq!(got.links, expected.links);
+    assert_eq!(got.proposals, expected.proposals);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_an_incremental_sync_killed_with_sigkill_then_restarted_ends_as_an_undisturbed_run()
+{
+    an_incremental_sync_killed_then_restarted_ends_as_an_undisturbed_run(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_an_incremental_sync_killed_with_sigkill_then_restarted_ends_as_an_undisturbed_run()
+ {
+    an_incremental_sync_killed_then_restarted_ends_as_an_undisturbed_run(Backend::Postgres).await;
 }
