@@ -21,8 +21,8 @@ pub struct SmtpServerConfig {
     pub password: String,
     /// Answer DATA with this reply code (e.g. 451, 554) instead of accepting.
     pub fail_with: Option<u16>,
-    /// Hold the first this many messages after their DATA arrived: never
-    /// answer, store nothing (see [`SmtpServer::held`]).
+    /// Hold the first this many messages after their DATA arrived: no answer
+    /// and nothing stored until [`SmtpServer::release`] (see [`SmtpServer::held`]).
     pub hold_first: usize,
 }
 
@@ -161,6 +161,11 @@ impl SmtpServer {
             .filter_map(|entry| entry.ok())
             .filter(|entry| entry.file_name().to_string_lossy().starts_with("held-"))
             .count()
+    }
+
+    /// Lets the held messages (and any later ones) through: stored and confirmed.
+    pub fn release(&self) {
+        std::fs::write(self.dir.path().join("release"), b"").expect("the release file");
     }
 
     /// The accepted messages once there are at least `n`.

@@ -6,8 +6,9 @@ delivered message as a JSON file in the output directory, and prints
 process that dies does not leave it behind.
 
 With --hold-first N, the first N messages are held: once their DATA has
-arrived the server writes a `held-<n>` marker file and never answers (a
-transport that has the bytes but has not confirmed them), and stores nothing.
+arrived the server writes a `held-<n>` marker file and does not answer (a
+transport that has the bytes but has not confirmed them) until a file named
+`release` appears in DIR; then it stores and confirms them as usual.
 
 Usage: smtp_sink.py --dir DIR --username U --password P [--fail-with CODE]
                     [--hold-first N]
@@ -44,8 +45,13 @@ class SaveToDir:
             marker = os.path.join(self.directory, f"held-{self.received:06d}")
             with open(marker, "w", encoding="utf-8"):
                 pass
-            await asyncio.sleep(24 * 3600)
-            return "451 held on purpose by the test server"
+            release = os.path.join(self.directory, "release")
+            for _ in range(24 * 3600 * 50):
+                if os.path.exists(release):
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                return "451 held on purpose by the test server"
         if self.fail_with is not None:
             return f"{self.fail_with} refused on purpose by the test server"
         self.count += 1
