@@ -12,7 +12,8 @@
 //! - HTTP: [`CaptureTeam::get`], [`CaptureTeam::post`], tokens for [`ANN`],
 //!   [`BOB`], [`CAT`].
 //! - Restarts: [`CaptureTeam::config`] and [`CaptureTeam::restart`] (a new
-//!   process on the same database, under another lease holder).
+//!   process on the same database, under another lease holder);
+//!   [`CaptureTeam::service_env`] for the real binary.
 //! - Read back: [`CaptureTeam::dump`] (a canonical, id-free dump of emails,
 //!   sightings, links and proposals), [`CaptureTeam::count`] and
 //!   [`CaptureTeam::rows`] for raw SQL.
@@ -208,6 +209,20 @@ impl CaptureTeam {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         test_config(&self.app.db.url, self.app.outbox.path(), &pairs)
+    }
+
+    /// The environment for a real `mailroom serve` on the team's database
+    /// and fake Google (see [`crate::service::Service`]).
+    pub fn service_env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("DATABASE_URL".to_string(), self.app.db.url.clone()),
+            (
+                "CRM_JWT_SECRET".to_string(),
+                crate::app::TEST_JWT_SECRET.to_string(),
+            ),
+        ];
+        env.extend(self.env.iter().cloned());
+        env
     }
 
     /// A new process on the same database and clock, under lease holder `holder`.

@@ -6,4 +6,5 @@ pub mod capture_team;
 pub mod db;
 pub mod fake_google;
 pub mod fake_spark;
+pub mod service;
 pub mod smtp_server;

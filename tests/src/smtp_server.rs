@@ -21,6 +21,9 @@ pub struct SmtpServerConfig {
     pub password: String,
     /// Answer DATA with this reply code (e.g. 451, 554) instead of accepting.
     pub fail_with: Option<u16>,
+    /// Hold the first this many messages after their DATA arrived: no answer
+    /// and nothing stored until [`SmtpServer::release`] (see [`SmtpServer::held`]).
+    pub hold_first: usize,
 }
 
 impl Default for SmtpServerConfig {
@@ -29,6 +32,7 @@ impl Default for SmtpServerConfig {
             username: "digest@fund.test".into(),
             password: "loopback-only-password".into(),
             fail_with: None,
+            hold_first: 0,
         }
     }
 }
@@ -82,6 +86,9 @@ impl SmtpServer {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        if config.hold_first > 0 {
+            command.args(["--hold-first", &config.hold_first.to_string()]);
+        }
         if let Some(code) = config.fail_with {
             command.args(["--fail-with", &code.to_string()]);
         }
@@ -145,6 +152,20 @@ impl SmtpServer {
                 }
             })
             .collect()
+    }
+
+    /// How many messages arrived and are being held unanswered.
+    pub fn held(&self) -> usize {
+        std::fs::read_dir(self.dir.path())
+            .expect("the delivery folder is readable")
+            .filter_map(|entry| entry.ok())
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with("held-"))
+            .count()
+    }
+
+    /// Lets the held messages (and any later ones) through: stored and confirmed.
+    pub fn release(&self) {
+        std::fs::write(self.dir.path().join("release"), b"").expect("the release file");
     }
 
     /// The accepted messages once there are at least `n`.

@@ -5,7 +5,13 @@ delivered message as a JSON file in the output directory, and prints
 "PORT <n>" on stdout once it listens. It exits when stdin closes, so a test
 process that dies does not leave it behind.
 
+With --hold-first N, the first N messages are held: once their DATA has
+arrived the server writes a `held-<n>` marker file and does not answer (a
+transport that has the bytes but has not confirmed them) until a file named
+`release` appears in DIR; then it stores and confirms them as usual.
+
 Usage: smtp_sink.py --dir DIR --username U --password P [--fail-with CODE]
+                    [--hold-first N]
 """
 
 import argparse
@@ -26,12 +32,26 @@ except ImportError:
 
 
 class SaveToDir:
-    def __init__(self, directory, fail_with):
+    def __init__(self, directory, fail_with, hold_first):
         self.directory = directory
         self.fail_with = fail_with
+        self.hold_first = hold_first
+        self.received = 0
         self.count = 0
 
     async def handle_DATA(self, server, session, envelope):
+        self.received += 1
+        if self.received <= self.hold_first:
+            marker = os.path.join(self.directory, f"held-{self.received:06d}")
+            with open(marker, "w", encoding="utf-8"):
+                pass
+            release = os.path.join(self.directory, "release")
+            for _ in range(24 * 3600 * 50):
+                if os.path.exists(release):
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                return "451 held on purpose by the test server"
         if self.fail_with is not None:
             return f"{self.fail_with} refused on purpose by the test server"
         self.count += 1
@@ -80,10 +100,11 @@ async def main():
     parser.add_argument("--username", required=True)
     parser.add_argument("--password", required=True)
     parser.add_argument("--fail-with", type=int, default=None)
+    parser.add_argument("--hold-first", type=int, default=0)
     args = parser.parse_args()
 
     os.makedirs(args.dir, exist_ok=True)
-    handler = SaveToDir(args.dir, args.fail_with)
+    handler = SaveToDir(args.dir, args.fail_with, args.hold_first)
     authenticator = make_authenticator(args.username, args.password)
     loop = asyncio.get_running_loop()
 

@@ -10,7 +10,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
-use crate::http::auth::BearerAuth;
+use crate::http::auth::{AdminAuth, BearerAuth};
 use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
@@ -188,13 +188,12 @@ impl AccountsApi {
     async fn create(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        _admin: AdminAuth,
         body: Json<NewAccount>,
     ) -> ApiResult<
         AccountCreated,
         { on::ADMIN | on::JSON_BODY | on::NOT_FOUND | on::CONFLICT | on::UNPROCESSABLE },
     > {
-        auth.admin()?;
         let user = address("user_email", &body.0.user_email)?;
         let mailbox = address("email_address", &body.0.email_address)?;
         Ok(AccountCreated::Created(Json(entry(
@@ -211,11 +210,10 @@ impl AccountsApi {
     async fn patch(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        _admin: AdminAuth,
         id: Path<i64>,
         body: Json<AccountPatch>,
     ) -> ApiResult<Json<AccountEntry>, { on::ADMIN | on::PATH_ID | on::JSON_BODY }> {
-        auth.admin()?;
         Ok(Json(entry(
             state
                 .store

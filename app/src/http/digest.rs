@@ -10,7 +10,7 @@ use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
-use crate::http::auth::BearerAuth;
+use crate::http::auth::{AdminAuth, BearerAuth};
 use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::types::{ApiTimestamp, HourOfDay};
@@ -196,10 +196,9 @@ impl DigestApi {
     async fn patch_policy(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        _admin: AdminAuth,
         body: Json<PolicyPatchBody>,
     ) -> ApiResult<Json<PolicyResponse>, { on::ADMIN | on::JSON_BODY | on::UNPROCESSABLE }> {
-        auth.admin()?;
         let patch = PolicyPatch {
             enabled: body.0.enabled,
             send_hour: body.0.send_hour.map(|h| h.0),
@@ -219,13 +218,13 @@ impl DigestApi {
     async fn test_email(
         &self,
         state: Data<&AppState>,
-        auth: BearerAuth,
+        admin: AdminAuth,
         body: Json<TestEmailBody>,
     ) -> ApiResult<
         Json<TestEmailResponse>,
         { on::ADMIN | on::JSON_BODY | on::CONFLICT | on::BAD_GATEWAY },
     > {
-        let caller = auth.admin()?;
+        let caller = &admin.0;
         let to = match body.0.to {
             None => vec![caller.email.clone()],
             Some(list) if list.is_empty() => {
