@@ -17,7 +17,7 @@ import {
   updateDigestPolicy,
   updateEmailAccount,
 } from '@mailroom/client';
-import type { Account, Policy, PolicyPatch, Proposal, SyncReport } from './types';
+import type { Account, Policy, PolicyChange, Proposal, SyncReport } from './types';
 import { call } from './api';
 import { AdminOnly, LoadMore, Show, useAction, useLoad, useMe, usePaged, when } from './ui';
 
@@ -292,11 +292,11 @@ function DigestSettings() {
   const [policy] = useLoad(() => call(getDigestPolicy()), []);
   // The last saved policy, and the change being saved (shown at once).
   const [saved, setSaved] = useState<Policy | null>(null);
-  const [pending, setPending] = useState<PolicyPatch>({});
+  const [pending, setPending] = useState<PolicyChange>({});
   const [preview, reloadPreview] = useLoad(() => call(previewDigest()), []);
   const sends = usePaged((cursor) => call(listDigestSends({ query: cursor ? { cursor } : {} })), []);
   const act = useAction();
-  const patch = (body: PolicyPatch) =>
+  const patch = (body: PolicyChange) =>
     act.run(async () => {
       setPending(body);
       try {

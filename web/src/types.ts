@@ -20,3 +20,5 @@ export type Proposal = ListProposalsResponse['items'][number];
 export type SyncReport = SyncEmailAccountResponse;
 export type Policy = GetDigestPolicyResponse;
 export type PolicyPatch = UpdateDigestPolicyData['body'];
+/** A change the console makes: set fields only (the API also takes `null` for "unchanged"). */
+export type PolicyChange = { [K in keyof PolicyPatch]?: NonNullable<PolicyPatch[K]> };
