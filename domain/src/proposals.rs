@@ -254,6 +254,7 @@ mod tests {
             direction: Direction::Inbound,
             status,
             decided_by: None,
+            decided_by_email: None,
             decided_at: None,
             activity_id: None,
             owner_user_ids: owners.iter().map(|&o| UserId(o)).collect(),

@@ -454,6 +454,8 @@ pub struct Proposal {
     pub direction: Direction,
     pub status: ProposalStatus,
     pub decided_by: Option<UserId>,
+    /// The address of the user who decided, as the directory holds it.
+    pub decided_by_email: Option<EmailAddress>,
     pub decided_at: Option<Timestamp>,
     /// Set once approved.
     pub activity_id: Option<ActivityId>,

@@ -19,9 +19,10 @@ fn proposal_select() -> String {
         "SELECT p.id, p.email_id, p.investor_id, \
          CASE WHEN i.deleted_at IS NULL THEN i.name END AS investor_name, p.contact_id, \
          e.subject, e.from_email, e.sent_at, {OUTBOUND_SQL} AS outbound, p.status, \
-         p.decided_by, p.decided_at, p.activity_id \
+         p.decided_by, u.email AS decided_by_email, p.decided_at, p.activity_id \
          FROM activity_proposals p JOIN emails e ON e.id = p.email_id \
-         JOIN investors i ON i.id = p.investor_id"
+         JOIN investors i ON i.id = p.investor_id \
+         LEFT JOIN users u ON u.id = p.decided_by"
     )
 }
 
@@ -237,6 +238,7 @@ fn proposal_from_row(row: &QueryResult) -> Result<Proposal, StoreError> {
         },
         status: parse_status(&row.col::<String>("status")?)?,
         decided_by: row.col::<Option<i64>>("decided_by")?.map(UserId),
+        decided_by_email: row.opt_addr("decided_by_email")?,
         decided_at: row.opt_ts("decided_at")?,
         activity_id: row.col::<Option<i64>>("activity_id")?.map(ActivityId),
         owner_user_ids: Vec::new(),

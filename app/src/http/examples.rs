@@ -86,6 +86,8 @@ impl Example for ProposalEntry {
             direction: Direction::Inbound,
             status: ProposalStatus::Pending,
             activity_id: None,
+            decided_by: None,
+            decided_at: None,
         }
     }
 }

@@ -44,6 +44,12 @@ pub struct ProposalEntry {
     /// The activity an approval created; `null` until approved.
     #[oai(nullable)]
     pub activity_id: Option<i64>,
+    /// Who approved or rejected it; `null` while pending.
+    #[oai(nullable)]
+    pub decided_by: Option<String>,
+    /// When it was decided; `null` while pending.
+    #[oai(nullable)]
+    pub decided_at: Option<ApiTimestamp>,
 }
 
 #[derive(Debug, Object)]
@@ -77,6 +83,8 @@ fn entry(p: Proposal) -> ProposalEntry {
         direction: p.direction.into(),
         status: p.status.into(),
         activity_id: p.activity_id.map(|a| a.0),
+        decided_by: p.decided_by_email.map(|a| a.to_string()),
+        decided_at: p.decided_at.map(Into::into),
     }
 }
 
