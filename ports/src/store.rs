@@ -134,7 +134,9 @@ pub trait Store: Send + Sync {
     /// `dedup_key`, one sighting per (account, gmail id), links on conflict
     /// ignored, one pending proposal per newly linked (email, investor).
     /// Recapturing changes nothing; a soft-deleted sighting seen again is
-    /// made live again.
+    /// made live again. Mail a never-log entry covers (read in the writing
+    /// transaction, whatever matcher the caller used) is stored as metadata
+    /// only: no content, links or proposals.
     async fn capture(&self, request: CaptureRequest) -> Result<CaptureOutcome, StoreError>;
 
     /// Soft-deletes the sighting; returns whether one was live.
