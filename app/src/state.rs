@@ -8,7 +8,7 @@ use mailroom_domain::digest::service::DigestService;
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
 use mailroom_domain::trust::RematchService;
-use mailroom_domain::trust::audit::AuditService;
+use mailroom_domain::trust::audit::{AuditSchedule, AuditService};
 use mailroom_ports::gmail::{DraftCreator, MailboxReader};
 use mailroom_ports::parse::MessageParser;
 use mailroom_ports::{Clock, Domain, LlmNarrator, MailTransport, Store, TrustStore};
@@ -45,6 +45,8 @@ pub struct AppState {
     pub rematch: Option<Arc<Rematches>>,
     /// The completeness audit; `None` when Google is not configured.
     pub audit: Option<Arc<Audits>>,
+    /// When the scheduled audit runs and under which lease holder.
+    pub audit_schedule: AuditSchedule,
     pub features: Arc<Features>,
     /// Readiness and the admin-only status details.
     pub ops: Arc<crate::ops::Ops>,

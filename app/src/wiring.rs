@@ -24,7 +24,7 @@ use mailroom_domain::digest::policy::{EnvPolicy, SendHour};
 use mailroom_domain::digest::service::{DigestConfig, DigestService};
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
-use mailroom_domain::trust::audit::{AuditConfig, AuditService};
+use mailroom_domain::trust::audit::{AuditConfig, AuditSchedule, AuditService};
 use mailroom_domain::trust::{RematchConfig, RematchService};
 use mailroom_ports::gmail::{DraftCreator, MailboxReader, TokenProvider};
 use mailroom_ports::llm::NarrativeRequest;
@@ -345,6 +345,13 @@ pub async fn build_with_store(
         sync,
         rematch,
         audit,
+        audit_schedule: AuditSchedule {
+            every: jiff::SignedDuration::try_from(config.audit_interval)
+                .unwrap_or(jiff::SignedDuration::MAX),
+            // Apart from the sync's holder (see `AuditSchedule::holder`).
+            holder: format!("{holder}/audit"),
+            lease: jiff::SignedDuration::from_mins(30),
+        },
         features: Arc::new(features),
         ops: Arc::new(Ops::new(store_for_ops, config)),
         cors_origins: config.cors_origins.clone(),

@@ -1,7 +1,7 @@
 //! Capture: turning Gmail messages into stored email (R-CAP-2 … R-CAP-7).
 
 mod pipeline;
-mod redact;
+pub(crate) mod redact;
 mod sync;
 
 use jiff::Timestamp;
