@@ -19,7 +19,7 @@ use mailroom_adapters::selector::TransportSelector;
 use mailroom_adapters::smtp::{SmtpConfig, SmtpTls, SmtpTransport};
 use mailroom_adapters::spark::{SparkConfig, SparkNarrator};
 use mailroom_adapters::store::SeaStore;
-use mailroom_domain::capture::{SyncConfig, SyncService};
+use mailroom_domain::capture::{RetryPolicy, SyncConfig, SyncService};
 use mailroom_domain::digest::policy::{EnvPolicy, SendHour};
 use mailroom_domain::digest::service::{DigestConfig, DigestService};
 use mailroom_domain::drafts::DraftService;
@@ -303,6 +303,7 @@ pub async fn build_with_store(
                     account_concurrency: 2,
                     holder: holder.clone(),
                     lease: Duration::from_secs(900),
+                    retry: RetryPolicy::default(),
                 },
             );
             let drafts = DraftService::new(

@@ -10,9 +10,10 @@ use crate::reads::{
     CaptureErrorEntry, DigestSendEntry, DraftEntry, EmailDetail, Page, PageRequest, ProposalQuery,
 };
 use crate::records::{
-    ActivityPage, ActivityQuery, CaptureOutcome, CaptureRequest, Decision, DigestClaim, DigestRow,
-    DigestSendLog, DigestState, DirectoryCounts, DirectoryUpdate, DraftRecord, EmailAccount,
-    InvestorRef, MatchDirectory, Proposal, ProposalStatus, ReplySource, SyncRecord, User,
+    ActivityPage, ActivityQuery, CaptureAttempts, CaptureOutcome, CaptureRequest, Decision,
+    DigestClaim, DigestRow, DigestSendLog, DigestState, DirectoryCounts, DirectoryUpdate,
+    DraftRecord, EmailAccount, InvestorRef, MatchDirectory, Proposal, ProposalStatus, ReplySource,
+    SyncRecord, User,
 };
 
 /// What a store operation can fail with, as a caller can act on it.
@@ -155,6 +156,14 @@ pub trait Store: Send + Sync {
         error: &str,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// The recorded parse failures among these Gmail ids of the mailbox
+    /// (ids without one are left out).
+    async fn capture_attempts(
+        &self,
+        id: AccountId,
+        gmail_ids: &[String],
+    ) -> Result<Vec<CaptureAttempts>, StoreError>;
 
     // ------------------------------------------------------------ activity
 

@@ -346,3 +346,97 @@ async fn the_scheduled_audit_runs_when_due_under_the_lease_and_shows_in_the_list
     the_scheduled_audit_runs_when_due_under_the_lease_and_shows_in_the_list(Backend::Postgres)
         .await;
 }
+
+/// A message that never parses is downloaded at most five times however
+/// many full syncs run (a doubling wait from an hour between attempts), and
+/// the audit still reports it with its error.
+async fn a_permanently_broken_message_is_downloaded_a_bounded_number_of_times(backend: Backend) {
+    use jiff::SignedDuration;
+
+    let team = CaptureTeam::start(backend).await;
+    add(
+        &team,
+        "lee@acme.com",
+        "lee-1@acme.com",
+        "2026-11-10T09:00:00Z",
+    );
+    let broken = team.google.add_message_with(
+        ANN,
+        NewMessage {
+            internal_date: Some("2026-11-14T09:00:00Z".parse().unwrap()),
+            ..NewMessage::new(b"just a line of text without any header\r\n".to_vec())
+        },
+    );
+    let gets = team.google.calls(Endpoint::MessagesGet);
+    let (status, body) = team.sync_http(team.ann_box).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["errors"], 1, "{body}");
+    assert_eq!(team.google.calls(Endpoint::MessagesGet) - gets, 2);
+
+    // Each full sync below also finds one new message (a change, so that
+    // the stored history id can expire), downloaded once.
+    let mut n = 0;
+    let mut new_message_and_expired_history = || {
+        n += 1;
+        add(
+            &team,
+            "cold@cold.example",
+            &format!("cold-{n}@cold.example"),
+            "2026-11-12T09:00:00Z",
+        );
+        team.google.expire_history(ANN);
+    };
+
+    // A full sync right away: the broken message waits for its retry.
+    let gets = team.google.calls(Endpoint::MessagesGet);
+    new_message_and_expired_history();
+    let (status, body) = team.sync_http(team.ann_box).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["full"], true, "{body}");
+    assert_eq!(
+        team.google.calls(Endpoint::MessagesGet) - gets,
+        1,
+        "only the new message; the broken one is not downloaded again within the hour: {body}"
+    );
+
+    // Eight more full syncs, a day apart: four more attempts, then none.
+    let gets = team.google.calls(Endpoint::MessagesGet);
+    for _ in 0..8 {
+        team.app.clock.advance(SignedDuration::from_hours(24));
+        new_message_and_expired_history();
+        let (status, body) = team.sync_http(team.ann_box).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["full"], true, "{body}");
+    }
+    assert_eq!(
+        team.google.calls(Endpoint::MessagesGet) - gets,
+        8 + 4,
+        "eight new messages and four more attempts: five downloads of the broken one in all"
+    );
+    assert_eq!(
+        team.count(&format!(
+            "SELECT occurrences FROM capture_errors WHERE gmail_message_id = '{}'",
+            broken.id
+        ))
+        .await,
+        5
+    );
+
+    let report = audit(&team).await;
+    assert_eq!(report["failed"]["count"], 1, "{report}");
+    assert_eq!(
+        report["failed"]["examples"][0]["gmail_message_id"],
+        broken.id
+    );
+    assert!(report["failed"]["examples"][0]["error"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanently_broken_message_is_downloaded_a_bounded_number_of_times_sqlite() {
+    a_permanently_broken_message_is_downloaded_a_bounded_number_of_times(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permanently_broken_message_is_downloaded_a_bounded_number_of_times_postgres() {
+    a_permanently_broken_message_is_downloaded_a_bounded_number_of_times(Backend::Postgres).await;
+}
