@@ -112,10 +112,11 @@ const REMATCH_STEPS_PER_TICK: usize = 50;
 
 /// The re-match scheduler: every `every`, steps a requested re-match until
 /// it is done, another replica holds it, or a step fails (the job keeps its
-/// cursor and the next tick resumes); idle when Gmail is not configured.
+/// cursor and the next tick resumes). Without Gmail the steps link only
+/// mail whose content is stored.
 pub async fn rematch_loop(state: AppState, every: Duration, stop: watch::Receiver<bool>) {
     let Some(rematch) = state.rematch.clone() else {
-        tracing::info!("the re-match scheduler is off: Gmail is not configured");
+        tracing::info!("the re-match scheduler is off");
         stopped(stop).await;
         return;
     };

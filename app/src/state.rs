@@ -40,8 +40,8 @@ pub struct AppState {
     pub drafts: Option<Arc<Drafts>>,
     /// `None` when Google is not configured.
     pub sync: Option<Arc<Syncs>>,
-    /// The re-match job's steps; `None` when Google is not configured (it
-    /// fetches content from Gmail), so a requested job waits.
+    /// The re-match job's steps. Without Google it links mail whose content
+    /// is stored and leaves metadata-only mail (it cannot fetch content).
     pub rematch: Option<Arc<Rematches>>,
     /// The completeness audit; `None` when Google is not configured.
     pub audit: Option<Arc<Audits>>,

@@ -261,7 +261,22 @@ pub async fn build_with_store(
     ));
 
     let (sync, drafts, rematch, audit) = match &tokens {
-        None => (None, None, None, None),
+        // Import-only: the re-match still links mail whose content is stored.
+        None => (
+            None,
+            None,
+            Some(Arc::new(RematchService::without_gmail(
+                trust.clone(),
+                Arc::new(MailParser::default()) as Arc<dyn MessageParser>,
+                clock.clone(),
+                RematchConfig {
+                    internal_domains: config.internal_domains.clone(),
+                    holder: holder.clone(),
+                    ..RematchConfig::default()
+                },
+            ))),
+            None,
+        ),
         Some(tokens) => {
             let reader: Arc<dyn MailboxReader> =
                 Arc::new(GmailMailbox::new(tokens.clone(), gmail_config.clone()));
