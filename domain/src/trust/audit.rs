@@ -111,6 +111,9 @@ pub struct AuditSchedule {
     pub lease: SignedDuration,
 }
 
+/// One mailbox's outcome in a scheduled audit run.
+pub type ScheduledResult = (AccountId, Result<ScheduledAudit, AuditError>);
+
 /// What the scheduled audit did with one mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScheduledAudit {
@@ -302,7 +305,7 @@ where
     pub async fn run_due(
         &self,
         schedule: &AuditSchedule,
-    ) -> Result<Vec<(AccountId, Result<ScheduledAudit, AuditError>)>, AuditError> {
+    ) -> Result<Vec<ScheduledResult>, AuditError> {
         let accounts = self.store.list_accounts().await?;
         let mut results = Vec::new();
         for account in accounts.into_iter().filter(|a| a.enabled) {
