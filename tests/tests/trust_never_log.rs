@@ -624,3 +624,67 @@ async fn adding_an_entry_erases_the_subject_of_reply_drafts_to_its_mail(db: &Tes
         "other mail's drafts untouched"
     );
 }
+
+/// On PostgreSQL a capture that starts while an entry is being added waits
+/// for the addition to commit, then reads the entry: it cannot slip its
+/// content in between the addition's purge and its commit. The addition is
+/// played here by a transaction holding the same advisory lock (the key is
+/// the store's `NEVER_LOG_LOCK`) with the entry inserted but not committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_during_an_uncommitted_addition_waits_and_then_holds_back_content() {
+    use sea_orm::TransactionTrait;
+
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let team = seed::team(&store).await;
+
+    let adding = store.connection().begin().await.unwrap();
+    adding
+        .execute_unprepared("SELECT pg_advisory_xact_lock(7886487279536271980)")
+        .await
+        .unwrap();
+    adding
+        .execute_unprepared(
+            "INSERT INTO never_log_entries (kind, value, created_at) \
+             VALUES ('address', 'lee@acme.com', '2025-07-01T00:00:00Z')",
+        )
+        .await
+        .unwrap();
+
+    let request = Msg::new(
+        "during@acme.com",
+        "lee@acme.com",
+        &["ann@fund.com"],
+        "2025-07-02T09:00:00Z",
+    )
+    .subject("Racing secret")
+    .link(ACME, Some(LEE), "lee@acme.com")
+    .seen_by(team.ann_box, "g-race", false);
+    let capturing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.capture(request).await })
+    };
+
+    // The capture is waiting on the lock (polled, bounded: ~10 s).
+    let mut waiting = false;
+    for _ in 0..400 {
+        if scalar(
+            &store,
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        )
+        .await
+            == 1
+        {
+            waiting = true;
+            break;
+        }
+        assert!(!capturing.is_finished(), "the capture did not wait");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(waiting, "the capture never waited on the never-log lock");
+    adding.commit().await.unwrap();
+
+    let outcome = capturing.await.unwrap().unwrap();
+    assert_eq!(outcome.proposals_created, 0);
+    assert_eq!(content_left(&store, "during@acme.com").await, 0);
+}
