@@ -450,6 +450,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 std::time::Duration::from_secs(10),
                 stop_rx.clone(),
             ),
+            schedulers::audit_loop(state.clone(), stop_rx.clone()),
         )
     };
     let deadline = async {
@@ -460,7 +461,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let signal_task = tokio::spawn(on_signal);
     tokio::select! {
-        (served, (), (), ()) = work => {
+        (served, (), (), (), ()) = work => {
             served.context("the HTTP server stopped")?;
             tracing::info!("mailroom stopped");
         }

@@ -156,6 +156,9 @@ pub struct Config {
     pub spark: Option<SparkSettings>,
     pub sync_interval: Duration,
     pub sync_backfill_days: u32,
+    /// `MAILROOM_AUDIT_INTERVAL_S`: how old a mailbox's last completeness
+    /// audit may get before the scheduled audit runs it again.
+    pub audit_interval: Duration,
     /// Set when the outbox is the configured transport (explicitly, or by
     /// default when neither Gmail nor SMTP is configured).
     pub outbox_dir: Option<PathBuf>,
@@ -328,6 +331,8 @@ impl Config {
         let sync_interval = Duration::from_secs(positive(&get, "SYNC_INTERVAL_S", 300)?);
         let sync_backfill_days = u32::try_from(positive(&get, "SYNC_BACKFILL_DAYS", 30)?)
             .map_err(|_| bad("SYNC_BACKFILL_DAYS", "too large"))?;
+        let audit_interval =
+            Duration::from_secs(positive(&get, "MAILROOM_AUDIT_INTERVAL_S", 86_400)?);
 
         let outbox_dir = match get("MAILROOM_OUTBOX_DIR") {
             Some(dir) => Some(PathBuf::from(dir)),
@@ -370,6 +375,7 @@ impl Config {
             spark,
             sync_interval,
             sync_backfill_days,
+            audit_interval,
             outbox_dir,
             log_format,
             http,
@@ -468,6 +474,7 @@ mod tests {
         assert_eq!(c.outbox_dir, Some(PathBuf::from("outbox")));
         assert!(c.smtp.is_none() && c.spark.is_none() && c.google_service_account_file.is_none());
         assert_eq!(c.sync_interval, Duration::from_secs(300));
+        assert_eq!(c.audit_interval, Duration::from_secs(86_400));
         assert_eq!(c.sync_backfill_days, 30);
     }
 

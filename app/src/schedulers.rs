@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use mailroom_domain::capture::SyncError;
 use mailroom_domain::trust::StepOutcome;
+use mailroom_domain::trust::audit::ScheduledAudit;
 use tokio::sync::watch;
 use tokio::time::{MissedTickBehavior, interval};
 
@@ -62,15 +63,60 @@ pub async fn sync_loop(state: AppState, every: Duration, stop: watch::Receiver<b
     tracing::info!("the sync scheduler stopped");
 }
 
+/// How often the audit scheduler looks for a mailbox due for its audit.
+const AUDIT_CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// The scheduled completeness audit: every minute, audits (without repair)
+/// each mailbox whose last audit is older than the configured interval;
+/// idle when Gmail is not configured.
+pub async fn audit_loop(state: AppState, stop: watch::Receiver<bool>) {
+    let Some(audit) = state.audit.clone() else {
+        tracing::info!("the audit scheduler is off: Gmail is not configured");
+        stopped(stop).await;
+        return;
+    };
+    let mut tick = interval(AUDIT_CHECK_EVERY);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = stopped(stop.clone()) => break,
+        }
+        let results = match audit.run_due(&state.audit_schedule).await {
+            Ok(results) => results,
+            Err(e) => {
+                tracing::warn!(error = %DisplayChain(&e), "could not list mailboxes to audit");
+                continue;
+            }
+        };
+        for (account, result) in results {
+            match result {
+                Ok(ScheduledAudit::Audited(figure)) => {
+                    tracing::info!(account = account.0, ?figure, "scheduled audit recorded")
+                }
+                Ok(ScheduledAudit::NotDue | ScheduledAudit::Busy) => {}
+                Err(e) => {
+                    tracing::warn!(account = account.0, error = %DisplayChain(&e), "scheduled audit failed")
+                }
+            }
+            if *stop.borrow() {
+                break;
+            }
+        }
+    }
+    tracing::info!("the audit scheduler stopped");
+}
+
 /// Steps per tick of the re-match scheduler before it looks at `stop` again.
 const REMATCH_STEPS_PER_TICK: usize = 50;
 
 /// The re-match scheduler: every `every`, steps a requested re-match until
 /// it is done, another replica holds it, or a step fails (the job keeps its
-/// cursor and the next tick resumes); idle when Gmail is not configured.
+/// cursor and the next tick resumes). Without Gmail the steps link only
+/// mail whose content is stored.
 pub async fn rematch_loop(state: AppState, every: Duration, stop: watch::Receiver<bool>) {
     let Some(rematch) = state.rematch.clone() else {
-        tracing::info!("the re-match scheduler is off: Gmail is not configured");
+        tracing::info!("the re-match scheduler is off");
         stopped(stop).await;
         return;
     };

@@ -8,7 +8,7 @@ use mailroom_domain::digest::service::DigestService;
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
 use mailroom_domain::trust::RematchService;
-use mailroom_domain::trust::audit::AuditService;
+use mailroom_domain::trust::audit::{AuditSchedule, AuditService};
 use mailroom_ports::gmail::{DraftCreator, MailboxReader};
 use mailroom_ports::parse::MessageParser;
 use mailroom_ports::{Clock, Domain, LlmNarrator, MailTransport, Store, TrustStore};
@@ -40,11 +40,13 @@ pub struct AppState {
     pub drafts: Option<Arc<Drafts>>,
     /// `None` when Google is not configured.
     pub sync: Option<Arc<Syncs>>,
-    /// The re-match job's steps; `None` when Google is not configured (it
-    /// fetches content from Gmail), so a requested job waits.
+    /// The re-match job's steps. Without Google it links mail whose content
+    /// is stored and leaves metadata-only mail (it cannot fetch content).
     pub rematch: Option<Arc<Rematches>>,
     /// The completeness audit; `None` when Google is not configured.
     pub audit: Option<Arc<Audits>>,
+    /// When the scheduled audit runs and under which lease holder.
+    pub audit_schedule: AuditSchedule,
     pub features: Arc<Features>,
     /// Readiness and the admin-only status details.
     pub ops: Arc<crate::ops::Ops>,

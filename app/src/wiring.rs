@@ -19,12 +19,12 @@ use mailroom_adapters::selector::TransportSelector;
 use mailroom_adapters::smtp::{SmtpConfig, SmtpTls, SmtpTransport};
 use mailroom_adapters::spark::{SparkConfig, SparkNarrator};
 use mailroom_adapters::store::SeaStore;
-use mailroom_domain::capture::{SyncConfig, SyncService};
+use mailroom_domain::capture::{RetryPolicy, SyncConfig, SyncService};
 use mailroom_domain::digest::policy::{EnvPolicy, SendHour};
 use mailroom_domain::digest::service::{DigestConfig, DigestService};
 use mailroom_domain::drafts::DraftService;
 use mailroom_domain::proposals::ProposalService;
-use mailroom_domain::trust::audit::{AuditConfig, AuditService};
+use mailroom_domain::trust::audit::{AuditConfig, AuditSchedule, AuditService};
 use mailroom_domain::trust::{RematchConfig, RematchService};
 use mailroom_ports::gmail::{DraftCreator, MailboxReader, TokenProvider};
 use mailroom_ports::llm::NarrativeRequest;
@@ -261,7 +261,22 @@ pub async fn build_with_store(
     ));
 
     let (sync, drafts, rematch, audit) = match &tokens {
-        None => (None, None, None, None),
+        // Import-only: the re-match still links mail whose content is stored.
+        None => (
+            None,
+            None,
+            Some(Arc::new(RematchService::without_gmail(
+                trust.clone(),
+                Arc::new(MailParser::default()) as Arc<dyn MessageParser>,
+                clock.clone(),
+                RematchConfig {
+                    internal_domains: config.internal_domains.clone(),
+                    holder: holder.clone(),
+                    ..RematchConfig::default()
+                },
+            ))),
+            None,
+        ),
         Some(tokens) => {
             let reader: Arc<dyn MailboxReader> =
                 Arc::new(GmailMailbox::new(tokens.clone(), gmail_config.clone()));
@@ -303,6 +318,7 @@ pub async fn build_with_store(
                     account_concurrency: 2,
                     holder: holder.clone(),
                     lease: Duration::from_secs(900),
+                    retry: RetryPolicy::default(),
                 },
             );
             let drafts = DraftService::new(
@@ -345,6 +361,13 @@ pub async fn build_with_store(
         sync,
         rematch,
         audit,
+        audit_schedule: AuditSchedule {
+            every: jiff::SignedDuration::try_from(config.audit_interval)
+                .unwrap_or(jiff::SignedDuration::MAX),
+            // Apart from the sync's holder (see `AuditSchedule::holder`).
+            holder: format!("{holder}/audit"),
+            lease: jiff::SignedDuration::from_mins(30),
+        },
         features: Arc::new(features),
         ops: Arc::new(Ops::new(store_for_ops, config)),
         cors_origins: config.cors_origins.clone(),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures::executor::block_on;
 use jiff::{SignedDuration, Timestamp};
-use mailroom_domain::capture::{SyncConfig, SyncError, SyncReport, SyncService};
+use mailroom_domain::capture::{RetryPolicy, SyncConfig, SyncError, SyncReport, SyncService};
 use mailroom_ports::gmail::{
     GmailError, HistoryPage, MessagePage, MessageRef, Profile, RawMessage,
 };
@@ -54,6 +54,7 @@ fn config() -> SyncConfig {
         account_concurrency: 2,
         holder: "replica-a".into(),
         lease: Duration::from_secs(600),
+        retry: RetryPolicy::default(),
     }
 }
 
@@ -180,6 +181,7 @@ fn store_with_leases(
     store
         .expect_known_gmail_ids()
         .returning(move |_, ids| Ok(ids.iter().filter(|i| known.contains(i)).cloned().collect()));
+    store.expect_capture_attempts().returning(|_, _| Ok(vec![]));
     let captures = log.captures.clone();
     store.expect_capture().returning(move |req| {
         let mut captures = captures.lock().unwrap();
@@ -602,6 +604,7 @@ fn a_store_error_mid_sync_stops_it_and_never_advances_the_cursor() {
         .expect_match_directory()
         .returning(|| Ok(MatchDirectory::default()));
     store.expect_known_gmail_ids().returning(|_, _| Ok(vec![]));
+    store.expect_capture_attempts().returning(|_, _| Ok(vec![]));
     store.expect_capture().returning(|_| {
         Err(mailroom_ports::StoreError::Unavailable(
             "postgres://user:pw@db".into(),
@@ -755,6 +758,7 @@ fn run_once_syncs_every_enabled_mailbox_and_reports_each() {
         .expect_match_directory()
         .returning(|| Ok(MatchDirectory::default()));
     store.expect_known_gmail_ids().returning(|_, _| Ok(vec![]));
+    store.expect_capture_attempts().returning(|_, _| Ok(vec![]));
     store
         .expect_record_sync()
         .with(eq(AccountId(1)), always())

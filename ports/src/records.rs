@@ -499,3 +499,14 @@ pub struct DraftRecord {
     pub subject: String,
     pub created_at: Timestamp,
 }
+
+/// A message's recorded parse failures in one mailbox, which decide when
+/// sync may download it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureAttempts {
+    pub gmail_message_id: String,
+    /// How many times it failed to parse.
+    pub failures: u32,
+    /// When it last failed.
+    pub last_at: Timestamp,
+}

@@ -10,9 +10,10 @@ use crate::reads::{
     CaptureErrorEntry, DigestSendEntry, DraftEntry, EmailDetail, Page, PageRequest, ProposalQuery,
 };
 use crate::records::{
-    ActivityPage, ActivityQuery, CaptureOutcome, CaptureRequest, Decision, DigestClaim, DigestRow,
-    DigestSendLog, DigestState, DirectoryCounts, DirectoryUpdate, DraftRecord, EmailAccount,
-    InvestorRef, MatchDirectory, Proposal, ProposalStatus, ReplySource, SyncRecord, User,
+    ActivityPage, ActivityQuery, CaptureAttempts, CaptureOutcome, CaptureRequest, Decision,
+    DigestClaim, DigestRow, DigestSendLog, DigestState, DirectoryCounts, DirectoryUpdate,
+    DraftRecord, EmailAccount, InvestorRef, MatchDirectory, Proposal, ProposalStatus, ReplySource,
+    SyncRecord, User,
 };
 
 /// What a store operation can fail with, as a caller can act on it.
@@ -134,7 +135,9 @@ pub trait Store: Send + Sync {
     /// `dedup_key`, one sighting per (account, gmail id), links on conflict
     /// ignored, one pending proposal per newly linked (email, investor).
     /// Recapturing changes nothing; a soft-deleted sighting seen again is
-    /// made live again.
+    /// made live again. Mail a never-log entry covers (read in the writing
+    /// transaction, whatever matcher the caller used) is stored as metadata
+    /// only: no content, links or proposals.
     async fn capture(&self, request: CaptureRequest) -> Result<CaptureOutcome, StoreError>;
 
     /// Soft-deletes the sighting; returns whether one was live.
@@ -153,6 +156,14 @@ pub trait Store: Send + Sync {
         error: &str,
         at: Timestamp,
     ) -> Result<(), StoreError>;
+
+    /// The recorded parse failures among these Gmail ids of the mailbox
+    /// (ids without one are left out).
+    async fn capture_attempts(
+        &self,
+        id: AccountId,
+        gmail_ids: &[String],
+    ) -> Result<Vec<CaptureAttempts>, StoreError>;
 
     // ------------------------------------------------------------ activity
 

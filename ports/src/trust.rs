@@ -298,7 +298,9 @@ pub trait TrustStore: Store {
 
     /// Adds links (on conflict ignored) and one pending proposal per newly
     /// linked (email, investor), for an email whose content is already
-    /// stored or not needed. Returns the proposals created.
+    /// stored or not needed. Returns the proposals created. Adds nothing
+    /// when a never-log entry covers an address of the email (checked in
+    /// the writing transaction).
     async fn link_email(
         &self,
         email_id: EmailId,

@@ -194,13 +194,16 @@ async fn an_expired_history_id_falls_back_to_a_full_sync_without_duplicates() {
     team.google.add_message(ANN, lee_follow_up());
     team.google.expire_history(ANN);
     let lists_before = team.google.calls(Endpoint::MessagesList);
+    // The malformed message's first retry is due an hour after it failed.
+    team.app.clock.advance(jiff::SignedDuration::from_hours(1));
 
     let (status, ann) = team.sync_http(team.ann_box).await;
 
     assert_eq!(status, StatusCode::OK, "{ann}");
     assert_eq!(ann["full"], true, "{ann}");
     // Known messages are not downloaded again. The malformed one has no
-    // sighting, so a full sync tries it again and records it again.
+    // sighting and its retry is due, so a full sync tries it again and
+    // records it again.
     assert_eq!(ann["fetched"], 2, "{ann}");
     assert_eq!(ann["captured"], 1, "{ann}");
     assert_eq!(ann["errors"], 1, "{ann}");

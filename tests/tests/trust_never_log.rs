@@ -6,7 +6,8 @@
 
 use mailroom_adapters::store::SeaStore;
 use mailroom_domain::capture::matcher_for;
-use mailroom_ports::records::{ActivityQuery, Decision, EmailHeader, ProposalStatus};
+use mailroom_ports::EmailId;
+use mailroom_ports::records::{ActivityQuery, Decision, DraftRecord, EmailHeader, ProposalStatus};
 use mailroom_ports::trust::NeverLogTarget;
 use mailroom_ports::{Store, StoreError, TrustStore};
 use mailroom_tests::app::{Backend, TestApp, spawn_app_with};
@@ -22,6 +23,8 @@ on_both_databases!(
     a_domain_entry_with_purge_activities_removes_activities_and_covers_subdomains,
     a_listed_address_never_matches_again_until_its_entry_is_removed,
     the_api_adds_lists_and_removes_entries_with_exact_statuses,
+    the_store_refuses_content_for_listed_mail_whatever_the_callers_matcher_said,
+    adding_an_entry_erases_the_subject_of_reply_drafts_to_its_mail,
 );
 
 async fn scalar(store: &SeaStore, sql: &str) -> i64 {
@@ -426,4 +429,262 @@ async fn the_api_adds_lists_and_removes_entries_with_exact_statuses(db: &TestDb)
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, body) = send(&app, Method::GET, "/api/admin/never-log", None).await;
     assert_eq!(body, json!([]));
+}
+
+/// A sync builds its matcher when it starts; an entry added while it runs
+/// must still keep that run's later captures metadata-only. The requests
+/// below carry links and content as a stale matcher would have made them.
+async fn the_store_refuses_content_for_listed_mail_whatever_the_callers_matcher_said(db: &TestDb) {
+    let store = db.store().await;
+    let team = seed::team(&store).await;
+    store
+        .add_never_log(
+            &NeverLogTarget::parse("lee@acme.com").unwrap(),
+            false,
+            ts("2025-07-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+
+    let from_lee = Msg::new(
+        "late@acme.com",
+        "lee@acme.com",
+        &["ann@fund.com"],
+        "2025-07-02T09:00:00Z",
+    )
+    .subject("Late secret")
+    .link(ACME, Some(LEE), "lee@acme.com");
+    let outcome = store
+        .capture(from_lee.seen_by(team.ann_box, "g-late", false))
+        .await
+        .unwrap();
+    assert!(
+        outcome.new_email && outcome.new_sighting,
+        "{}",
+        db.backend()
+    );
+    assert_eq!(outcome.proposals_created, 0, "{}", db.backend());
+
+    // Lee only in Cc of Max's mail: the whole email stays out.
+    let mut cc_lee = Msg::new(
+        "cc@acme.com",
+        "max@acme.com",
+        &["ann@fund.com"],
+        "2025-07-02T10:00:00Z",
+    )
+    .subject("Cc secret")
+    .link(ACME, Some(MAX), "max@acme.com")
+    .seen_by(team.ann_box, "g-cc", false);
+    cc_lee.header.cc = vec![addr("lee@acme.com")];
+    assert_eq!(store.capture(cc_lee).await.unwrap().proposals_created, 0);
+
+    // Unlisted mail in the same run is stored in full.
+    let from_max = Msg::new(
+        "max@acme.com",
+        "max@acme.com",
+        &["ann@fund.com"],
+        "2025-07-02T11:00:00Z",
+    )
+    .subject("Open news")
+    .link(ACME, Some(MAX), "max@acme.com");
+    assert_eq!(
+        store
+            .capture(from_max.seen_by(team.ann_box, "g-max", false))
+            .await
+            .unwrap()
+            .proposals_created,
+        1
+    );
+
+    for key in ["late@acme.com", "cc@acme.com"] {
+        assert_eq!(content_left(&store, key).await, 0, "{key} {}", db.backend());
+        assert_eq!(
+            scalar(
+                &store,
+                &format!(
+                    "SELECT COUNT(*) FROM email_investor_links l JOIN emails e \
+                     ON e.id = l.email_id WHERE e.dedup_key = '{key}'"
+                )
+            )
+            .await,
+            0,
+            "{key}: no links"
+        );
+        assert_eq!(
+            scalar(
+                &store,
+                &format!(
+                    "SELECT COUNT(*) FROM activity_proposals p JOIN emails e \
+                     ON e.id = p.email_id WHERE e.dedup_key = '{key}'"
+                )
+            )
+            .await,
+            0,
+            "{key}: no proposals"
+        );
+        assert_eq!(
+            scalar(
+                &store,
+                &format!(
+                    "SELECT COUNT(*) FROM email_account_messages s JOIN emails e \
+                     ON e.id = s.email_id WHERE e.dedup_key = '{key}'"
+                )
+            )
+            .await,
+            1,
+            "{key}: the sighting (metadata) is kept"
+        );
+    }
+    assert_eq!(content_left(&store, "max@acme.com").await, 1);
+    assert_eq!(listed_subjects(&store, None).await, vec!["Open news"]);
+
+    // The re-match's write path checks too.
+    let late_id = scalar(
+        &store,
+        "SELECT id FROM emails WHERE dedup_key = 'late@acme.com'",
+    )
+    .await;
+    let created = store
+        .link_email(
+            EmailId(late_id),
+            &from_lee.links,
+            ts("2025-07-03T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created, 0);
+    assert_eq!(
+        scalar(
+            &store,
+            &format!("SELECT COUNT(*) FROM email_investor_links WHERE email_id = {late_id}")
+        )
+        .await,
+        0
+    );
+}
+
+async fn adding_an_entry_erases_the_subject_of_reply_drafts_to_its_mail(db: &TestDb) {
+    let store = db.store().await;
+    let team = three_emails(&store).await;
+    for (key, gmail_draft) in [("p@acme.com", "d1"), ("o@acme.com", "d2")] {
+        let email_id = scalar(
+            &store,
+            &format!("SELECT id FROM emails WHERE dedup_key = '{key}'"),
+        )
+        .await;
+        store
+            .record_draft(DraftRecord {
+                email_id: EmailId(email_id),
+                account_id: team.ann_box,
+                created_by: team.ann.id,
+                gmail_draft_id: gmail_draft.into(),
+                thread_id: format!("thread-{key}"),
+                reply_all: false,
+                to: vec![addr("lee@acme.com")],
+                cc: vec![],
+                subject: format!("Re: secret {key}"),
+                created_at: ts("2025-06-10T00:00:00Z"),
+            })
+            .await
+            .unwrap();
+    }
+
+    store
+        .add_never_log(
+            &NeverLogTarget::parse("lee@acme.com").unwrap(),
+            false,
+            ts("2025-07-01T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM drafts WHERE subject LIKE '%secret%' AND email_id IN \
+             (SELECT id FROM emails WHERE dedup_key = 'p@acme.com')"
+        )
+        .await,
+        0,
+        "{}",
+        db.backend()
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM drafts").await,
+        2,
+        "the draft rows stay"
+    );
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM drafts WHERE subject = 'Re: secret o@acme.com'"
+        )
+        .await,
+        1,
+        "other mail's drafts untouched"
+    );
+}
+
+/// On PostgreSQL a capture that starts while an entry is being added waits
+/// for the addition to commit, then reads the entry: it cannot slip its
+/// content in between the addition's purge and its commit. The addition is
+/// played here by a transaction holding the same advisory lock (the key is
+/// the store's `NEVER_LOG_LOCK`) with the entry inserted but not committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capture_during_an_uncommitted_addition_waits_and_then_holds_back_content() {
+    use sea_orm::TransactionTrait;
+
+    let db = TestDb::postgres().await;
+    let store = db.store().await;
+    let team = seed::team(&store).await;
+
+    let adding = store.connection().begin().await.unwrap();
+    adding
+        .execute_unprepared("SELECT pg_advisory_xact_lock(7886487279536271980)")
+        .await
+        .unwrap();
+    adding
+        .execute_unprepared(
+            "INSERT INTO never_log_entries (kind, value, created_at) \
+             VALUES ('address', 'lee@acme.com', '2025-07-01T00:00:00Z')",
+        )
+        .await
+        .unwrap();
+
+    let request = Msg::new(
+        "during@acme.com",
+        "lee@acme.com",
+        &["ann@fund.com"],
+        "2025-07-02T09:00:00Z",
+    )
+    .subject("Racing secret")
+    .link(ACME, Some(LEE), "lee@acme.com")
+    .seen_by(team.ann_box, "g-race", false);
+    let capturing = {
+        let store = store.clone();
+        tokio::spawn(async move { store.capture(request).await })
+    };
+
+    // The capture is waiting on the lock (polled, bounded: ~10 s).
+    let mut waiting = false;
+    for _ in 0..400 {
+        if scalar(
+            &store,
+            "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+        )
+        .await
+            == 1
+        {
+            waiting = true;
+            break;
+        }
+        assert!(!capturing.is_finished(), "the capture did not wait");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(waiting, "the capture never waited on the never-log lock");
+    adding.commit().await.unwrap();
+
+    let outcome = capturing.await.unwrap().unwrap();
+    assert_eq!(outcome.proposals_created, 0);
+    assert_eq!(content_left(&store, "during@acme.com").await, 0);
 }

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use sea_orm::{ConnectionTrait, DatabaseConnection, QueryResult, Value};
 
-use mailroom_ports::records::{EmailAccount, SyncRecord, SyncState};
+use mailroom_ports::records::{CaptureAttempts, EmailAccount, SyncRecord, SyncState};
 use mailroom_ports::{AccountId, EmailAddress, StoreError, UserId};
 
 use super::sql::{self, Row, commit, exec, one, placeholders, write_txn};
@@ -178,6 +178,37 @@ pub(crate) async fn record_sync(
         return Err(not_found(id));
     }
     Ok(())
+}
+
+pub(crate) async fn capture_attempts(
+    db: &DatabaseConnection,
+    id: AccountId,
+    gmail_ids: &[String],
+) -> Result<Vec<CaptureAttempts>, StoreError> {
+    let mut attempts = Vec::new();
+    for chunk in gmail_ids.chunks(ID_CHUNK) {
+        let mut params: Vec<Value> = vec![id.0.into()];
+        params.extend(chunk.iter().map(|g| Value::from(g.as_str())));
+        let rows = sql::all(
+            db,
+            &format!(
+                "SELECT gmail_message_id, occurrences, at FROM capture_errors \
+                 WHERE account_id = $1 AND gmail_message_id IN ({})",
+                placeholders(2, chunk.len())
+            ),
+            params,
+        )
+        .await?;
+        for row in rows {
+            let failures: i32 = row.col("occurrences")?;
+            attempts.push(CaptureAttempts {
+                gmail_message_id: row.col("gmail_message_id")?,
+                failures: u32::try_from(failures).unwrap_or(0),
+                last_at: row.ts("at")?,
+            });
+        }
+    }
+    Ok(attempts)
 }
 
 pub(crate) async fn known_gmail_ids(

@@ -16,17 +16,23 @@ pub(crate) async fn capture(
     request: CaptureRequest,
 ) -> Result<CaptureOutcome, StoreError> {
     let header = &request.header;
-    // R-CAP-5 is kept here too: content is written only for matched email,
-    // whatever the caller passed.
-    let content = request
-        .content
-        .as_ref()
-        .filter(|_| !request.links.is_empty());
     let captured_at = sql::ts(request.captured_at);
     let size = i64::try_from(header.size)
         .map_err(|_| StoreError::Invalid(format!("message size {} is too large", header.size)))?;
 
     let txn = write_txn(db).await?;
+    // The never-log list is read here, in the writing transaction, not taken
+    // from the caller's matcher: an entry added while a sync runs holds back
+    // the content, links and proposals of everything captured after it.
+    super::trust::never_log_guard(&txn, super::trust::GuardMode::Shared).await?;
+    let never_logged = super::trust::never_log_entries(&txn)
+        .await?
+        .iter()
+        .any(|entry| entry.target.covers_header(header));
+    let links: &[MatchLink] = if never_logged { &[] } else { &request.links };
+    // R-CAP-5 is kept here too: content is written only for matched email,
+    // whatever the caller passed.
+    let content = request.content.as_ref().filter(|_| !links.is_empty());
     let (subject, snippet, body, attachments) = content_columns(content)?;
     let inserted = exec(
         &txn,
@@ -122,7 +128,7 @@ pub(crate) async fn capture(
         .await?;
     }
 
-    for link in &request.links {
+    for link in links {
         exec(
             &txn,
             "INSERT INTO email_investor_links (email_id, investor_id, contact_id, contact_key, \
@@ -141,7 +147,7 @@ pub(crate) async fn capture(
     }
 
     let mut proposals_created = 0;
-    for link in first_link_per_investor(&request.links) {
+    for link in first_link_per_investor(links) {
         proposals_created += exec(
             &txn,
             "INSERT INTO activity_proposals (email_id, investor_id, contact_id, status, created_at) \

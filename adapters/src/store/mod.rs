@@ -37,9 +37,10 @@ use mailroom_ports::reads::{
     CaptureErrorEntry, DigestSendEntry, DraftEntry, EmailDetail, Page, PageRequest, ProposalQuery,
 };
 use mailroom_ports::records::{
-    ActivityPage, ActivityQuery, CaptureOutcome, CaptureRequest, Decision, DigestClaim, DigestRow,
-    DigestSendLog, DigestState, DirectoryCounts, DirectoryUpdate, DraftRecord, EmailAccount,
-    InvestorRef, MatchDirectory, Proposal, ProposalStatus, ReplySource, SyncRecord, User,
+    ActivityPage, ActivityQuery, CaptureAttempts, CaptureOutcome, CaptureRequest, Decision,
+    DigestClaim, DigestRow, DigestSendLog, DigestState, DirectoryCounts, DirectoryUpdate,
+    DraftRecord, EmailAccount, InvestorRef, MatchDirectory, Proposal, ProposalStatus, ReplySource,
+    SyncRecord, User,
 };
 use mailroom_ports::{
     AccountId, ActivityId, EmailAddress, EmailId, ProposalId, Store, StoreError, UserId,
@@ -268,6 +269,14 @@ impl Store for SeaStore {
         gmail_ids: &[String],
     ) -> Result<Vec<String>, StoreError> {
         accounts::known_gmail_ids(&self.db, id, gmail_ids).await
+    }
+
+    async fn capture_attempts(
+        &self,
+        id: AccountId,
+        gmail_ids: &[String],
+    ) -> Result<Vec<CaptureAttempts>, StoreError> {
+        accounts::capture_attempts(&self.db, id, gmail_ids).await
     }
 
     async fn live_gmail_ids(&self, id: AccountId) -> Result<Vec<String>, StoreError> {

@@ -39,6 +39,9 @@ impl TrustStore for SeaStore {
         at: Timestamp,
     ) -> Result<(NeverLogEntry, PurgeOutcome), StoreError> {
         let txn = write_txn(self.connection()).await?;
+        // Waits for captures in flight to commit (and holds new ones back
+        // until this commits), so none stores content under the new entry.
+        never_log_guard(&txn, GuardMode::Exclusive).await?;
         let exists = one(
             &txn,
             "SELECT id FROM never_log_entries WHERE value = $1",
@@ -338,6 +341,11 @@ impl TrustStore for SeaStore {
         at: Timestamp,
     ) -> Result<u32, StoreError> {
         let txn = write_txn(self.connection()).await?;
+        never_log_guard(&txn, GuardMode::Shared).await?;
+        if email_never_logged(&txn, email_id).await? {
+            commit(txn).await?;
+            return Ok(0);
+        }
         for link in links {
             exec(
                 &txn,
@@ -401,6 +409,38 @@ impl TrustStore for SeaStore {
     }
 }
 
+/// The PostgreSQL advisory lock key shared by captures and never-log
+/// additions ("mailroom never-log" in ASCII, truncated).
+const NEVER_LOG_LOCK: i64 = 0x6d72_6e65_7665_726c;
+
+/// How a transaction takes [`never_log_guard`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum GuardMode {
+    /// A capture: many at once, none while an entry is being added.
+    Shared,
+    /// Adding an entry: alone.
+    Exclusive,
+}
+
+/// Orders captures and never-log additions on PostgreSQL with a
+/// transaction-scoped advisory lock, so a capture either commits before an
+/// addition purges or reads the new entry. SQLite needs nothing: its write
+/// transactions start `IMMEDIATE` and so already run one at a time.
+pub(crate) async fn never_log_guard<C: ConnectionTrait>(
+    db: &C,
+    mode: GuardMode,
+) -> Result<(), StoreError> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let sql = match mode {
+        GuardMode::Shared => "SELECT pg_advisory_xact_lock_shared($1)",
+        GuardMode::Exclusive => "SELECT pg_advisory_xact_lock($1)",
+    };
+    exec(db, sql, vec![NEVER_LOG_LOCK.into()]).await?;
+    Ok(())
+}
+
 pub(crate) async fn never_log_entries<C: ConnectionTrait>(
     db: &C,
 ) -> Result<Vec<NeverLogEntry>, StoreError> {
@@ -413,6 +453,33 @@ pub(crate) async fn never_log_entries<C: ConnectionTrait>(
     .iter()
     .map(entry_from_row)
     .collect()
+}
+
+/// Whether a never-log entry covers an address of the stored email.
+async fn email_never_logged<C: ConnectionTrait>(
+    db: &C,
+    email_id: EmailId,
+) -> Result<bool, StoreError> {
+    let entries = never_log_entries(db).await?;
+    if entries.is_empty() {
+        return Ok(false);
+    }
+    let Some(row) = one(
+        db,
+        "SELECT from_email, to_json, cc_json, reply_to_json FROM emails WHERE id = $1",
+        vec![email_id.0.into()],
+    )
+    .await?
+    else {
+        return Ok(false);
+    };
+    let mut addresses = row.addr_list("to_json")?;
+    addresses.extend(row.addr_list("cc_json")?);
+    addresses.extend(row.addr_list("reply_to_json")?);
+    addresses.extend(row.opt_addr("from_email")?);
+    Ok(entries
+        .iter()
+        .any(|e| addresses.iter().any(|a| e.target.covers(a))))
 }
 
 fn entry_from_row(row: &QueryResult) -> Result<NeverLogEntry, StoreError> {
@@ -501,6 +568,14 @@ async fn purge<C: ConnectionTrait>(
         )
         .await?;
     }
+    // A reply draft's subject repeats the email's ("Re: …"); the draft row
+    // stays (it records who drafted what) with its subject erased.
+    exec(
+        db,
+        &format!("UPDATE drafts SET subject = '' WHERE email_id IN ({list}) AND subject <> ''"),
+        values.clone(),
+    )
+    .await?;
     outcome.proposals_removed += exec(
         db,
         &format!(

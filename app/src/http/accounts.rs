@@ -4,6 +4,7 @@
 use mailroom_domain::capture::{SyncError, SyncReport};
 use mailroom_ports::gmail::{GmailError, TokenError};
 use mailroom_ports::records::EmailAccount;
+use mailroom_ports::trust::AuditFigure;
 use mailroom_ports::{AccountId, EmailAddress, StoreError};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -43,6 +44,36 @@ pub struct AccountEntry {
     #[oai(nullable)]
     pub last_synced_at: Option<ApiTimestamp>,
     pub message_count: u64,
+    /// The last completeness audit (scheduled or asked for); `null` before
+    /// the first.
+    #[oai(nullable)]
+    pub audit: Option<AccountAudit>,
+}
+
+/// A mailbox's last completeness audit figure.
+#[derive(Debug, Object)]
+pub struct AccountAudit {
+    /// Messages Gmail listed in the backfill window.
+    pub in_gmail: u64,
+    /// Of those, captured.
+    pub captured: u64,
+    /// `captured / in_gmail` in percent (100 when Gmail listed nothing).
+    pub complete_percent: f64,
+    /// `complete 100.0% (12,345 / 12,345) at <time>`.
+    pub summary: String,
+    pub at: ApiTimestamp,
+}
+
+fn account_audit(figure: AuditFigure) -> AccountAudit {
+    let (complete_percent, summary) =
+        super::audit::summary(figure.in_gmail, figure.captured, figure.at);
+    AccountAudit {
+        in_gmail: figure.in_gmail,
+        captured: figure.captured,
+        complete_percent,
+        summary,
+        at: figure.at.into(),
+    }
 }
 
 /// A mailbox was added.
@@ -91,6 +122,7 @@ fn entry(a: EmailAccount) -> AccountEntry {
         last_error: a.last_error,
         last_synced_at: a.last_synced_at.map(Into::into),
         message_count: a.message_count,
+        audit: None,
     }
 }
 
@@ -168,15 +200,14 @@ impl AccountsApi {
         auth: BearerAuth,
     ) -> ApiResult<Json<Vec<AccountEntry>>, { on::ADMIN }> {
         auth.admin()?;
-        Ok(Json(
-            state
-                .store
-                .list_accounts()
-                .await?
-                .into_iter()
-                .map(entry)
-                .collect(),
-        ))
+        let mut entries = Vec::new();
+        for account in state.store.list_accounts().await? {
+            let figure = state.trust.last_audit(account.id).await?;
+            let mut e = entry(account);
+            e.audit = figure.map(account_audit);
+            entries.push(e);
+        }
+        Ok(Json(entries))
     }
 
     /// Adds a mailbox to capture.

@@ -59,10 +59,27 @@ pub struct JobBody {
     /// The last step's error, redacted; `null` when the last step succeeded.
     #[oai(nullable)]
     pub last_error: Option<String>,
+    /// What this setup leaves out of the job, e.g. metadata-only mail when
+    /// Gmail is not configured to fetch its content; `null` when nothing.
+    #[oai(nullable)]
+    pub limitation: Option<String>,
 }
 
-pub(crate) fn job_body(job: Job) -> JobBody {
+/// Why a re-match cannot complete everything here, if it cannot.
+fn limitation(state: &AppState) -> Option<String> {
+    let fetches = state.rematch.as_ref().is_some_and(|r| r.fetches_content());
+    (!fetches).then(|| {
+        "Gmail is not configured: mail whose content is stored is linked; metadata-only mail \
+         stays unlinked until it is imported again or Gmail is configured"
+            .to_string()
+    })
+}
+
+pub(crate) fn job_body(job: Job, state: &AppState) -> JobBody {
     JobBody {
+        limitation: match job.kind {
+            JobKind::Rematch => limitation(state),
+        },
         kind: match job.kind {
             JobKind::Rematch => JobKindBody::Rematch,
         },
@@ -97,7 +114,7 @@ impl JobsApi {
                 .list_jobs()
                 .await?
                 .into_iter()
-                .map(job_body)
+                .map(|job| job_body(job, &state))
                 .collect(),
         ))
     }

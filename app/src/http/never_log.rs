@@ -195,7 +195,7 @@ impl NeverLogApi {
         );
         Ok(Json(NeverLogRemoved {
             entry: entry(removed),
-            rematch: job_body(job),
+            rematch: job_body(job, &state),
         }))
     }
 }

@@ -1,7 +1,8 @@
 //! Capture: turning Gmail messages into stored email (R-CAP-2 … R-CAP-7).
 
 mod pipeline;
-mod redact;
+pub(crate) mod redact;
+mod retry;
 mod sync;
 
 use jiff::Timestamp;
@@ -13,6 +14,7 @@ use crate::matching::Matcher;
 
 pub use pipeline::{Captured, capture_parsed, matcher_for};
 pub use redact::{gmail_error_text, parse_error_text, store_error_text};
+pub use retry::RetryPolicy;
 pub use sync::{SyncConfig, SyncError, SyncReport, SyncService};
 
 /// The Gmail label a mailbox puts on mail it sent.

@@ -20,6 +20,7 @@ use tracing::{info, instrument, warn};
 
 use super::pipeline::{Captured, capture_parsed, matcher_for};
 use super::redact::{gmail_error_text, store_error_text};
+use super::retry::RetryPolicy;
 use crate::matching::Matcher;
 
 /// How the sync runs; one value for the whole service.
@@ -40,6 +41,8 @@ pub struct SyncConfig {
     /// lapses another replica may sync the same mailbox at the same time,
     /// which wastes quota (the store's dedup keeps the data right).
     pub lease: Duration,
+    /// When a message that failed to parse is downloaded again.
+    pub retry: RetryPolicy,
 }
 
 impl Default for SyncConfig {
@@ -51,6 +54,7 @@ impl Default for SyncConfig {
             account_concurrency: 2,
             holder: "mailroom".to_string(),
             lease: Duration::from_secs(30 * 60),
+            retry: RetryPolicy::default(),
         }
     }
 }
@@ -505,12 +509,30 @@ where
                 .await?
                 .into_iter()
                 .collect();
-            let mut fresh = Vec::with_capacity(chunk.len());
-            for id in chunk {
-                if known.contains(id) {
+            let unknown: Vec<String> = chunk
+                .iter()
+                .filter(|id| !known.contains(*id))
+                .cloned()
+                .collect();
+            report.skipped += (chunk.len() - unknown.len()) as u32;
+            // A message that failed to parse waits for its retry.
+            let now = self.clock.now();
+            let attempts = if unknown.is_empty() {
+                Vec::new()
+            } else {
+                self.store.capture_attempts(account.id, &unknown).await?
+            };
+            let waiting: HashSet<String> = attempts
+                .into_iter()
+                .filter(|a| !self.config.retry.due(a, now))
+                .map(|a| a.gmail_message_id)
+                .collect();
+            let mut fresh = Vec::with_capacity(unknown.len());
+            for id in unknown {
+                if waiting.contains(&id) {
                     report.skipped += 1;
                 } else {
-                    fresh.push(id.clone());
+                    fresh.push(id);
                 }
             }
             self.capture_batch(account, fresh, matcher, report).await?;

@@ -98,6 +98,44 @@ pub fn compare(
     (missing, captured)
 }
 
+/// When the scheduled audit runs (`MAILROOM_AUDIT_INTERVAL_S`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSchedule {
+    /// A mailbox whose last recorded audit is older than this is due.
+    pub every: SignedDuration,
+    /// This replica's name on the mailbox lease. Keep it apart from the
+    /// sync's holder: the lease taken by a holder is also "taken" for it
+    /// again, so sharing one would let an audit run beside a sync.
+    pub holder: String,
+    /// How long the audit holds the mailbox lease (longer than an audit).
+    pub lease: SignedDuration,
+}
+
+/// One mailbox's outcome in a scheduled audit run.
+pub type ScheduledResult = (AccountId, Result<ScheduledAudit, AuditError>);
+
+/// What the scheduled audit did with one mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduledAudit {
+    /// Audited now; the figure is recorded.
+    Audited(AuditFigure),
+    /// Its last audit is recent enough.
+    NotDue,
+    /// A sync or another replica's audit holds the mailbox lease.
+    Busy,
+}
+
+impl AuditReport {
+    /// The figure the report recorded.
+    pub fn figure(&self) -> AuditFigure {
+        AuditFigure {
+            in_gmail: self.in_gmail,
+            captured: self.captured,
+            at: self.at,
+        }
+    }
+}
+
 /// The audit through the ports: the same mailbox reader (tokens, quota
 /// limiter) as sync.
 pub struct AuditService<S: ?Sized, R: ?Sized, P: ?Sized, C: ?Sized> {
@@ -251,6 +289,74 @@ where
             content_missing,
             repair,
             at,
+        })
+    }
+
+    /// The scheduled audit: every enabled mailbox whose last audit is older
+    /// than `schedule.every` (or that was never audited) is audited without
+    /// repair, under the mailbox lease so that one replica runs it and never
+    /// beside a sync of the same mailbox. Gmail calls go through the shared
+    /// reader and so its quota limiter.
+    ///
+    /// # Errors
+    /// `Store` when the mailboxes cannot be listed; a mailbox's own failure
+    /// is its entry in the result (the others still run).
+    #[instrument(skip_all)]
+    pub async fn run_due(
+        &self,
+        schedule: &AuditSchedule,
+    ) -> Result<Vec<ScheduledResult>, AuditError> {
+        let accounts = self.store.list_accounts().await?;
+        let mut results = Vec::new();
+        for account in accounts.into_iter().filter(|a| a.enabled) {
+            let id = account.id;
+            results.push((id, self.audit_if_due(id, schedule).await));
+        }
+        Ok(results)
+    }
+
+    async fn audit_if_due(
+        &self,
+        id: AccountId,
+        schedule: &AuditSchedule,
+    ) -> Result<ScheduledAudit, AuditError> {
+        if !self.due(id, schedule).await? {
+            return Ok(ScheduledAudit::NotDue);
+        }
+        let now = self.clock.now();
+        let until = now.saturating_add(schedule.lease).unwrap_or(Timestamp::MAX);
+        if !self
+            .store
+            .try_lease_account(id, &schedule.holder, now, until)
+            .await?
+        {
+            return Ok(ScheduledAudit::Busy);
+        }
+        // Another replica may have audited between the look and the lease.
+        let result = match self.due(id, schedule).await {
+            Ok(true) => self
+                .audit(id, false)
+                .await
+                .map(|r| ScheduledAudit::Audited(r.figure())),
+            Ok(false) => Ok(ScheduledAudit::NotDue),
+            Err(e) => Err(e),
+        };
+        if let Err(error) = self.store.release_account(id, &schedule.holder).await {
+            // The lease expires on its own.
+            tracing::warn!(account = %id, error = %crate::capture::redact::store_error_text(&error), "could not release the mailbox lease");
+        }
+        result
+    }
+
+    async fn due(&self, id: AccountId, schedule: &AuditSchedule) -> Result<bool, AuditError> {
+        Ok(match self.store.last_audit(id).await? {
+            None => true,
+            Some(last) => {
+                last.at
+                    .saturating_add(schedule.every)
+                    .unwrap_or(Timestamp::MAX)
+                    <= self.clock.now()
+            }
         })
     }
 

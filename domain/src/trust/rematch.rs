@@ -167,10 +167,12 @@ pub enum RematchError {
 }
 
 /// Runs the re-match job through the ports: the same mailbox reader (and so
-/// the same token provider and quota limiter) as sync.
+/// the same token provider and quota limiter) as sync. Without a reader
+/// (Gmail not configured: an import-only setup) it still links mail whose
+/// content is stored and leaves metadata-only mail as it is.
 pub struct RematchService<S: ?Sized, R: ?Sized, P: ?Sized, C: ?Sized> {
     store: Arc<S>,
-    reader: Arc<R>,
+    reader: Option<Arc<R>>,
     parser: Arc<P>,
     clock: Arc<C>,
     config: RematchConfig,
@@ -192,11 +194,35 @@ where
     ) -> Self {
         Self {
             store,
-            reader,
+            reader: Some(reader),
             parser,
             clock,
             config,
         }
+    }
+
+    /// A re-match without Gmail: it links mail whose content is stored (from
+    /// the stored headers) and skips metadata-only mail, which an import of
+    /// the same messages, or Gmail once configured, can complete later.
+    pub fn without_gmail(
+        store: Arc<S>,
+        parser: Arc<P>,
+        clock: Arc<C>,
+        config: RematchConfig,
+    ) -> Self {
+        Self {
+            store,
+            reader: None,
+            parser,
+            clock,
+            config,
+        }
+    }
+
+    /// Whether metadata-only mail gets its content fetched (Gmail is
+    /// configured).
+    pub fn fetches_content(&self) -> bool {
+        self.reader.is_some()
     }
 
     /// One step: one batch of the pending job, if this replica can lease it.
@@ -283,6 +309,7 @@ where
         let candidates = self.store.rematch_candidates(cursor, batch).await?;
         let done = candidates.len() < batch as usize;
         let mut progress = JobProgress::default();
+        let mut without_content = 0_u64;
         let mut last = cursor;
         for candidate in &candidates {
             progress.scanned += 1;
@@ -298,6 +325,7 @@ where
                             .await?,
                     );
                 }
+                RematchPlan::FetchAndLink(_) if self.reader.is_none() => without_content += 1,
                 RematchPlan::FetchAndLink(_) => {
                     if let Some(created) = self.fetch_and_capture(candidate, &matcher).await? {
                         progress.matched += 1;
@@ -306,6 +334,12 @@ where
                     }
                 }
             }
+        }
+        if without_content > 0 {
+            info!(
+                emails = without_content,
+                "re-match left metadata-only mail unlinked: Gmail is not configured to fetch its content"
+            );
         }
         let written = self
             .store
@@ -342,12 +376,15 @@ where
         candidate: &RematchCandidate,
         matcher: &Matcher,
     ) -> Result<Option<u32>, RematchError> {
+        let Some(reader) = &self.reader else {
+            return Ok(None);
+        };
         for (account_id, mailbox, gmail_id) in &candidate.sightings {
             if !mailroom_ports::gmail::is_gmail_message_id(gmail_id) {
                 // Loaded from a file: Gmail cannot give it again.
                 continue;
             }
-            let raw = match self.reader.fetch_raw(mailbox, gmail_id).await {
+            let raw = match reader.fetch_raw(mailbox, gmail_id).await {
                 Ok(raw) => raw,
                 Err(GmailError::NotFound) => continue,
                 Err(error) => return Err(error.into()),
