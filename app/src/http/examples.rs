@@ -4,7 +4,7 @@
 
 use poem_openapi::types::Example;
 
-use crate::http::accounts::AccountEntry;
+use crate::http::accounts::{AccountAudit, AccountEntry};
 use crate::http::activity::{ActivityEntry, InvestorSummary, MailboxSummary};
 use crate::http::proposals::ProposalEntry;
 use crate::http::types::ApiTimestamp;
@@ -42,6 +42,13 @@ impl Example for AccountEntry {
             last_error: None,
             last_synced_at: Some(at("2026-03-02T09:15:00Z")),
             message_count: 1240,
+            audit: Some(AccountAudit {
+                in_gmail: 12_345,
+                captured: 12_345,
+                complete_percent: 100.0,
+                summary: "complete 100.0% (12,345 / 12,345) at 2026-03-02T06:00:00Z".into(),
+                at: at("2026-03-02T06:00:00Z"),
+            }),
         }
     }
 }
