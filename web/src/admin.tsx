@@ -30,6 +30,11 @@ function ProposalCard({ x, children }: { x: Proposal; children?: ComponentChildr
       <div class="meta">
         <span class={`tag ${x.status}`}>{x.status}</span> {x.investor_name ?? `investor ${x.investor_id}`} · {x.from_email ?? ''} · {when(x.sent_at)} · {x.direction}
       </div>
+      {x.decided_at != null && (
+        <div class="meta" data-testid="decided-by">
+          {x.status} by {x.decided_by ?? 'a former user'} · {when(x.decided_at)}
+        </div>
+      )}
       {children}
     </li>
   );
@@ -204,6 +209,7 @@ function MailboxList() {
                   owner {m.user_email} · <span class={`tag ${m.sync_state}`}>{m.sync_state}</span> · {m.enabled ? 'enabled' : 'disabled'} · last sync {when(m.last_synced_at)} · {m.message_count}{' '}
                   messages
                 </div>
+                <div class="meta" data-testid="audit">{m.audit ? m.audit.summary : 'not audited yet'}</div>
                 {m.last_error && <div class="error">Last error: {m.last_error}</div>}
                 <CaptureErrors account={m} />
                 <div class="actions">

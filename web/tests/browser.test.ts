@@ -110,8 +110,10 @@ test('Proposals: approving one takes it off the pending list', { timeout: TEST_M
     afterList.filter((s) => s === 'Q3 capital call').length,
     before.filter((s) => s === 'Q3 capital call').length - 1,
   );
-  // It is listed as decided.
-  await page.getByTestId('decided').filter({ hasText: 'Q3 capital call' }).waitFor();
+  // It is listed as decided, with who decided.
+  const decidedCard = page.getByTestId('decided').locator('li').filter({ hasText: 'Q3 capital call' }).first();
+  await decidedCard.waitFor();
+  assert.match((await decidedCard.getByTestId('decided-by').textContent()) ?? '', /approved by ann@fund\.com/);
 
   // A decision that conflicts: another tab rejects "Fees", this stale page then approves it.
   const other = await signIn(ADMIN_LINK);
