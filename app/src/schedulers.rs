@@ -3,6 +3,7 @@
 //! loop between cycles; a cycle under way is left to finish (the sync's own
 //! stop flag ends it at its next batch boundary).
 
+use std::future::Future;
 use std::time::Duration;
 
 use mailroom_domain::capture::SyncError;
@@ -15,21 +16,35 @@ use crate::http::error::DisplayChain;
 use crate::shutdown::stopped;
 use crate::state::AppState;
 
-/// The digest scheduler (R-DIG-4): one cycle every 60 s until `stop`.
-pub async fn digest_loop(state: AppState, stop: watch::Receiver<bool>) {
-    let mut tick = interval(Duration::from_secs(60));
+/// Runs `cycle` at once and then every `every` (a late tick waits rather
+/// than bunching up) until `stop`, then logs that the `name` scheduler
+/// stopped.
+async fn each_tick<F, Fut>(name: &str, every: Duration, stop: watch::Receiver<bool>, mut cycle: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut tick = interval(every);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             () = stopped(stop.clone()) => break,
         }
+        cycle().await;
+    }
+    tracing::info!("the {name} scheduler stopped");
+}
+
+/// The digest scheduler (R-DIG-4): one cycle every 60 s until `stop`.
+pub async fn digest_loop(state: AppState, stop: watch::Receiver<bool>) {
+    each_tick("digest", Duration::from_secs(60), stop, || async {
         match state.digest.run_once().await {
             Ok(outcome) => tracing::debug!(?outcome, "digest cycle"),
             Err(e) => tracing::error!(error = %DisplayChain(&e), "digest cycle failed"),
         }
-    }
-    tracing::info!("the digest scheduler stopped");
+    })
+    .await;
 }
 
 /// The capture scheduler (R-CAP-2): every mailbox every `every` until
@@ -40,13 +55,7 @@ pub async fn sync_loop(state: AppState, every: Duration, stop: watch::Receiver<b
         stopped(stop).await;
         return;
     };
-    let mut tick = interval(every);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stopped(stop.clone()) => break,
-        }
+    each_tick("sync", every, stop, || async {
         for (account, result) in sync.run_once().await {
             match result {
                 Ok(report) => tracing::info!(account = account.0, ?report, "mailbox synced"),
@@ -59,8 +68,8 @@ pub async fn sync_loop(state: AppState, every: Duration, stop: watch::Receiver<b
                 }
             }
         }
-    }
-    tracing::info!("the sync scheduler stopped");
+    })
+    .await;
 }
 
 /// How often the audit scheduler looks for a mailbox due for its audit.
@@ -75,18 +84,12 @@ pub async fn audit_loop(state: AppState, stop: watch::Receiver<bool>) {
         stopped(stop).await;
         return;
     };
-    let mut tick = interval(AUDIT_CHECK_EVERY);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stopped(stop.clone()) => break,
-        }
+    each_tick("audit", AUDIT_CHECK_EVERY, stop, || async {
         let results = match audit.run_due(&state.audit_schedule).await {
             Ok(results) => results,
             Err(e) => {
                 tracing::warn!(error = %DisplayChain(&e), "could not list mailboxes to audit");
-                continue;
+                return;
             }
         };
         for (account, result) in results {
@@ -99,12 +102,9 @@ pub async fn audit_loop(state: AppState, stop: watch::Receiver<bool>) {
                     tracing::warn!(account = account.0, error = %DisplayChain(&e), "scheduled audit failed")
                 }
             }
-            if *stop.borrow() {
-                break;
-            }
         }
-    }
-    tracing::info!("the audit scheduler stopped");
+    })
+    .await;
 }
 
 /// Steps per tick of the re-match scheduler before it looks at `stop` again.
@@ -120,15 +120,10 @@ pub async fn rematch_loop(state: AppState, every: Duration, stop: watch::Receive
         stopped(stop).await;
         return;
     };
-    let mut tick = interval(every);
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = stopped(stop.clone()) => break,
-        }
+    let halt = stop.clone();
+    each_tick("re-match", every, stop, || async {
         for _ in 0..REMATCH_STEPS_PER_TICK {
-            if *stop.borrow() {
+            if *halt.borrow() {
                 break;
             }
             match rematch.run_once().await {
@@ -140,6 +135,6 @@ pub async fn rematch_loop(state: AppState, every: Duration, stop: watch::Receive
                 }
             }
         }
-    }
-    tracing::info!("the re-match scheduler stopped");
+    })
+    .await;
 }

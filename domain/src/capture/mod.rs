@@ -15,6 +15,7 @@ use crate::matching::Matcher;
 pub use pipeline::{Captured, capture_parsed, matcher_for};
 pub use redact::{gmail_error_text, parse_error_text, store_error_text};
 pub use retry::RetryPolicy;
+pub(crate) use sync::list_since;
 pub use sync::{SyncConfig, SyncError, SyncReport, SyncService};
 
 /// The Gmail label a mailbox puts on mail it sent.

@@ -15,7 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use mailroom_ports::gmail::{GmailError, MailboxReader};
 use mailroom_ports::parse::MessageParser;
 use mailroom_ports::records::{EmailAccount, SyncRecord, SyncState};
-use mailroom_ports::{AccountId, Clock, Domain, Store, StoreError};
+use mailroom_ports::{AccountId, Clock, Domain, EmailAddress, Store, StoreError};
 use tracing::{info, instrument, warn};
 
 use super::pipeline::{Captured, capture_parsed, matcher_for};
@@ -422,22 +422,10 @@ where
             .saturating_sub(backfill)
             .unwrap_or(Timestamp::MIN);
 
-        let mut ids = Vec::new();
-        let mut page_token = None;
-        for _ in 0..MAX_PAGES {
-            let page = self
-                .reader
-                .list_messages(mailbox, Some(after), page_token.take())
-                .await?;
-            ids.extend(page.messages.into_iter().map(|m| m.id));
-            page_token = page.next_page_token.filter(|t| !t.is_empty());
-            if page_token.is_none() {
-                let listed: HashSet<String> = ids.iter().cloned().collect();
-                self.capture_new(account, ids, matcher, report).await?;
-                return Ok((profile.history_id, listed));
-            }
-        }
-        Err(endless_paging().into())
+        let ids = list_since(self.reader.as_ref(), mailbox, after).await?;
+        let listed: HashSet<String> = ids.iter().cloned().collect();
+        self.capture_new(account, ids, matcher, report).await?;
+        Ok((profile.history_id, listed))
     }
 
     async fn incremental_sync(
@@ -631,6 +619,31 @@ enum Outcome {
     /// A draft or spam.
     NotCaptured,
     Unparsable,
+}
+
+/// Every message id `messages.list` gives for `mailbox` after `after`, all
+/// pages (a full sync and the completeness audit list the same window).
+///
+/// # Errors
+/// Whatever Gmail answers, or `Unexpected` when paging does not end.
+pub(crate) async fn list_since<R: MailboxReader + ?Sized>(
+    reader: &R,
+    mailbox: &EmailAddress,
+    after: Timestamp,
+) -> Result<Vec<String>, GmailError> {
+    let mut ids = Vec::new();
+    let mut page_token = None;
+    for _ in 0..MAX_PAGES {
+        let page = reader
+            .list_messages(mailbox, Some(after), page_token.take())
+            .await?;
+        ids.extend(page.messages.into_iter().map(|m| m.id));
+        page_token = page.next_page_token.filter(|t| !t.is_empty());
+        if page_token.is_none() {
+            return Ok(ids);
+        }
+    }
+    Err(endless_paging())
 }
 
 fn endless_paging() -> GmailError {

@@ -16,9 +16,6 @@ use tracing::{info, instrument};
 
 use crate::capture::{Captured, capture_parsed, matcher_for};
 
-/// Pages of `messages.list` an audit reads at most (500 ids each).
-const MAX_PAGES: usize = 10_000;
-
 /// How the audit runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditConfig {
@@ -365,22 +362,7 @@ where
         mailbox: &mailroom_ports::EmailAddress,
         after: Timestamp,
     ) -> Result<Vec<String>, AuditError> {
-        let mut ids = Vec::new();
-        let mut page_token = None;
-        for _ in 0..MAX_PAGES {
-            let page = self
-                .reader
-                .list_messages(mailbox, Some(after), page_token.take())
-                .await?;
-            ids.extend(page.messages.into_iter().map(|m| m.id));
-            page_token = page.next_page_token.filter(|t| !t.is_empty());
-            if page_token.is_none() {
-                return Ok(ids);
-            }
-        }
-        Err(AuditError::Gmail(GmailError::Unexpected(anyhow::anyhow!(
-            "messages.list did not end after {MAX_PAGES} pages"
-        ))))
+        Ok(crate::capture::list_since(self.reader.as_ref(), mailbox, after).await?)
     }
 }
 
