@@ -10,21 +10,39 @@ use mailroom_domain::capture::SyncError;
 use mailroom_domain::trust::StepOutcome;
 use mailroom_domain::trust::audit::ScheduledAudit;
 use tokio::sync::watch;
-use tokio::time::{MissedTickBehavior, interval};
+use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
 use crate::http::error::DisplayChain;
 use crate::shutdown::stopped;
 use crate::state::AppState;
 
-/// Runs `cycle` at once and then every `every` (a late tick waits rather
-/// than bunching up) until `stop`, then logs that the `name` scheduler
-/// stopped.
-async fn each_tick<F, Fut>(name: &str, every: Duration, stop: watch::Receiver<bool>, mut cycle: F)
-where
+/// When a scheduler runs its first cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum First {
+    /// As soon as the service starts.
+    AtOnce,
+    /// One period after the start: work that can wait leaves the start to
+    /// the syncs (an audit holds the mailbox's lease while it runs).
+    AfterOnePeriod,
+}
+
+/// Runs `cycle` every `every` (a late tick waits rather than bunching up)
+/// until `stop`, then logs that the `name` scheduler stopped.
+async fn each_tick<F, Fut>(
+    name: &str,
+    every: Duration,
+    first: First,
+    stop: watch::Receiver<bool>,
+    mut cycle: F,
+) where
     F: FnMut() -> Fut,
     Fut: Future<Output = ()>,
 {
-    let mut tick = interval(every);
+    let start = match first {
+        First::AtOnce => Instant::now(),
+        First::AfterOnePeriod => Instant::now() + every,
+    };
+    let mut tick = interval_at(start, every);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -38,12 +56,18 @@ where
 
 /// The digest scheduler (R-DIG-4): one cycle every 60 s until `stop`.
 pub async fn digest_loop(state: AppState, stop: watch::Receiver<bool>) {
-    each_tick("digest", Duration::from_secs(60), stop, || async {
-        match state.digest.run_once().await {
-            Ok(outcome) => tracing::debug!(?outcome, "digest cycle"),
-            Err(e) => tracing::error!(error = %DisplayChain(&e), "digest cycle failed"),
-        }
-    })
+    each_tick(
+        "digest",
+        Duration::from_secs(60),
+        First::AtOnce,
+        stop,
+        || async {
+            match state.digest.run_once().await {
+                Ok(outcome) => tracing::debug!(?outcome, "digest cycle"),
+                Err(e) => tracing::error!(error = %DisplayChain(&e), "digest cycle failed"),
+            }
+        },
+    )
     .await;
 }
 
@@ -55,7 +79,7 @@ pub async fn sync_loop(state: AppState, every: Duration, stop: watch::Receiver<b
         stopped(stop).await;
         return;
     };
-    each_tick("sync", every, stop, || async {
+    each_tick("sync", every, First::AtOnce, stop, || async {
         for (account, result) in sync.run_once().await {
             match result {
                 Ok(report) => tracing::info!(account = account.0, ?report, "mailbox synced"),
@@ -75,16 +99,17 @@ pub async fn sync_loop(state: AppState, every: Duration, stop: watch::Receiver<b
 /// How often the audit scheduler looks for a mailbox due for its audit.
 const AUDIT_CHECK_EVERY: Duration = Duration::from_secs(60);
 
-/// The scheduled completeness audit: every minute, audits (without repair)
-/// each mailbox whose last audit is older than the configured interval;
-/// idle when Gmail is not configured.
+/// The scheduled completeness audit: every minute, from a minute after the
+/// start (so the start's syncs go first), audits (without repair) each
+/// mailbox whose last audit is older than the configured interval; idle when
+/// Gmail is not configured.
 pub async fn audit_loop(state: AppState, stop: watch::Receiver<bool>) {
     let Some(audit) = state.audit.clone() else {
         tracing::info!("the audit scheduler is off: Gmail is not configured");
         stopped(stop).await;
         return;
     };
-    each_tick("audit", AUDIT_CHECK_EVERY, stop, || async {
+    each_tick("audit", AUDIT_CHECK_EVERY, First::AfterOnePeriod, stop, || async {
         let results = match audit.run_due(&state.audit_schedule).await {
             Ok(results) => results,
             Err(e) => {
@@ -121,7 +146,7 @@ pub async fn rematch_loop(state: AppState, every: Duration, stop: watch::Receive
         return;
     };
     let halt = stop.clone();
-    each_tick("re-match", every, stop, || async {
+    each_tick("re-match", every, First::AtOnce, stop, || async {
         for _ in 0..REMATCH_STEPS_PER_TICK {
             if *halt.borrow() {
                 break;
