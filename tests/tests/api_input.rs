@@ -99,6 +99,12 @@ async fn a_bad_directory_is_refused_and_changes_nothing() {
         json!({"investors": [{"id": 5, "name": "Acme"}], "contacts": [{"id": 1, "investor_id": 99, "name": "Lee"}]}),
         json!({"investors": [{"id": "five", "name": "Acme"}]}),
         json!({"users": [], "extra": true}),
+        // A number or boolean where the document says string (poem-openapi's
+        // own String would take it as text).
+        json!({"users": [{"email": "x@fund.com", "display_name": false, "role": "admin", "is_active": true}],
+               "investors": [{"id": 5, "name": "Acme"}]}),
+        json!({"investors": [{"id": 5, "name": 5}]}),
+        json!({"investors": [{"id": 5, "name": "Acme", "domains": [7]}]}),
     ] {
         let resp = app
             .http

@@ -15,6 +15,7 @@ use crate::http::auth::{AdminAuth, BearerAuth};
 use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
+use crate::http::types::Text;
 use crate::http::views::CaptureErrorList;
 use crate::http::wire;
 use crate::state::AppState;
@@ -89,10 +90,10 @@ pub enum AccountCreated {
 pub struct NewAccount {
     /// The CRM user who owns the mailbox.
     #[oai(validator(max_length = 320))]
-    pub user_email: String,
+    pub user_email: Text,
     /// The Gmail address to capture.
     #[oai(validator(max_length = 320))]
-    pub email_address: String,
+    pub email_address: Text,
 }
 
 #[derive(Debug, Object)]

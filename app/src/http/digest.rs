@@ -13,6 +13,7 @@ use poem_openapi::{Object, OpenApi, Tags};
 use crate::http::auth::{AdminAuth, BearerAuth};
 use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
+use crate::http::types::Text;
 use crate::http::types::{ApiTimestamp, HourOfDay};
 use crate::http::views::DigestSendList;
 use crate::http::wire;
@@ -67,7 +68,7 @@ pub struct PolicyPatchBody {
 pub struct TestEmailBody {
     /// Recipients; each must be an active admin. Default: the caller.
     #[oai(validator(max_items = 100), nullable)]
-    pub to: Option<Vec<String>>,
+    pub to: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Object)]

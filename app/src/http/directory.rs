@@ -8,6 +8,7 @@ use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::AdminAuth;
 use crate::http::error::{ApiError, ApiResult, ErrorCode, on};
+use crate::http::types::Text;
 use crate::http::wire;
 use crate::state::AppState;
 
@@ -23,9 +24,9 @@ pub struct DirectoryApi;
 #[oai(deny_unknown_fields)]
 pub struct DirectoryUserBody {
     #[oai(validator(max_length = 320))]
-    pub email: String,
+    pub email: Text,
     #[oai(validator(max_length = 512))]
-    pub display_name: String,
+    pub display_name: Text,
     pub role: wire::Role,
     pub is_active: bool,
 }
@@ -35,13 +36,13 @@ pub struct DirectoryUserBody {
 pub struct DirectoryInvestorBody {
     pub id: i64,
     #[oai(validator(max_length = 512))]
-    pub name: String,
+    pub name: Text,
     #[oai(default)]
     pub graveyard: bool,
     #[oai(default)]
     pub deleted: bool,
     #[oai(default, validator(max_items = 1000))]
-    pub domains: Vec<String>,
+    pub domains: Vec<Text>,
 }
 
 #[derive(Debug, Object)]
@@ -50,9 +51,9 @@ pub struct DirectoryContactBody {
     pub id: i64,
     pub investor_id: i64,
     #[oai(validator(max_length = 512))]
-    pub name: String,
+    pub name: Text,
     #[oai(default, validator(max_items = 1000))]
-    pub emails: Vec<String>,
+    pub emails: Vec<Text>,
     #[oai(default)]
     pub deleted: bool,
 }

@@ -12,6 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use crate::http::auth::BearerAuth;
 use crate::http::error::{ApiError, ApiResult, DisplayChain, ErrorCode, on};
 use crate::http::paging::{self, List};
+use crate::http::types::Text;
 use crate::http::views::DraftList;
 use crate::state::AppState;
 
@@ -28,7 +29,7 @@ pub struct DraftsApi;
 pub struct DraftBody {
     pub email_id: i64,
     /// The reply's text.
-    pub body: String,
+    pub body: Text,
     /// Reply to everyone on the original (default: the sender only).
     #[oai(default)]
     pub reply_all: bool,
@@ -106,7 +107,7 @@ impl DraftsApi {
         })?;
         let req = DraftRequest {
             email_id: EmailId(body.0.email_id),
-            body: body.0.body,
+            body: body.0.body.into(),
             reply_all: body.0.reply_all,
             account_id: body.0.account_id.map(AccountId),
         };

@@ -25,6 +25,9 @@ const EMAIL: &str = r"^[^\s@<>\x00-\x1f\x7f-\x9f]+@(?:[^\W_]|-)+(?:\.(?:[^\W_]|-
 /// What `Domain::parse` accepts: letters, digits and `-` in at least two
 /// dot-separated labels, an optional leading `@` and trailing dot.
 const DOMAIN: &str = r"^@?(?:[^\W_]|-)+(?:\.(?:[^\W_]|-)+)+\.?$";
+/// A never-log entry: an address as above, or a domain without the `@`.
+const ADDRESS_OR_DOMAIN: &str =
+    r"^(?:[^\s@<>\x00-\x1f\x7f-\x9f]+@)?(?:[^\W_]|-)+(?:\.(?:[^\W_]|-)+)+\.?$";
 /// The longest query value the edge lets through (`MAILROOM_MAX_QUERY_VALUE_CHARS`'s
 /// default).
 const MAX_QUERY_CHARS: u64 = 500;
@@ -39,6 +42,7 @@ const PATTERNS: &[(&str, &str, &str)] = &[
     ("DirectoryInvestorBody", "domains", DOMAIN),
     ("TestEmailBody", "to", EMAIL),
     ("DraftBody", "body", NOT_BLANK),
+    ("NewNeverLogEntry", "value", ADDRESS_OR_DOMAIN),
 ];
 
 /// `(operationId, list tag)`: the list each `cursor` parameter pages.

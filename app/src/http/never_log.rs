@@ -13,6 +13,7 @@ use crate::http::auth::AdminAuth;
 use crate::http::error::{ApiError, ApiResult, ErrorCode, on};
 use crate::http::jobs::{JobBody, job_body};
 use crate::http::types::ApiTimestamp;
+use crate::http::types::Text;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -48,7 +49,7 @@ pub struct NewNeverLogEntry {
     /// An address (`lawyer@firm.com`) or a domain (`firm.com`, which also
     /// covers its subdomains).
     #[oai(validator(min_length = 1, max_length = 320))]
-    pub value: String,
+    pub value: Text,
     /// Also remove the approved activities (and decided proposals) of the
     /// mail the entry covers; by default they stay.
     #[oai(default)]
