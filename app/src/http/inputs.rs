@@ -3,7 +3,8 @@
 //! is accepted and a schema-violating one refused.
 //!
 //! * Request bodies are closed (`additionalProperties: false`): every body
-//!   type is `deny_unknown_fields`, so an unknown field is a 400.
+//!   type is `deny_unknown_fields`, so an unknown field is a 400. An optional
+//!   field may be `null`, which means "not given".
 //! * No input string may hold a NUL (PostgreSQL cannot store it; the edge
 //!   refuses it with 422 on both databases), and no query value may be longer
 //!   than the edge allows.
@@ -84,8 +85,19 @@ pub fn describe_inputs(doc: &mut Value) {
                 continue;
             }
             schema["additionalProperties"] = json!(false);
+            let required: BTreeSet<String> = schema["required"]
+                .as_array()
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
             if let Some(props) = schema["properties"].as_object_mut() {
-                for prop in props.values_mut() {
+                for (name, prop) in props.iter_mut() {
+                    if !required.contains(name) {
+                        optional_takes_null(prop);
+                    }
                     no_nul(prop);
                     if prop["type"] == "array" {
                         no_nul(&mut prop["items"]);
@@ -116,6 +128,17 @@ pub fn describe_inputs(doc: &mut Value) {
                 }
             }
         }
+    }
+}
+
+/// poem-openapi reads `null` for an optional body field as "not given" (its
+/// default), so the document says the field may be `null`.
+fn optional_takes_null(prop: &mut Value) {
+    if let Some(reference) = prop.get("$ref").cloned() {
+        // A `$ref` takes no siblings in OpenAPI 3.0.
+        *prop = json!({"allOf": [{"$ref": reference}], "nullable": true});
+    } else {
+        prop["nullable"] = json!(true);
     }
 }
 
