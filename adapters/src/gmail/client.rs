@@ -92,6 +92,16 @@ impl Op {
     }
 }
 
+/// Gmail's quota is per user, whichever handle spends it: the capture reader,
+/// the drafts and the digest sender of one process share one limiter per
+/// mailbox (keyed with the API base, so fakes in one test process stay
+/// apart). Separate limiters let a sync and a send together overrun it.
+fn shared_limiters() -> Arc<Mutex<HashMap<String, Arc<Limiter>>>> {
+    static SHARED: std::sync::OnceLock<Arc<Mutex<HashMap<String, Arc<Limiter>>>>> =
+        std::sync::OnceLock::new();
+    SHARED.get_or_init(Arc::default).clone()
+}
+
 /// Shared by the handles of one adapter; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct GmailClient {
@@ -107,7 +117,7 @@ impl GmailClient {
             http: reqwest::Client::new(),
             tokens,
             config,
-            limiters: Arc::default(),
+            limiters: shared_limiters(),
         }
     }
 
@@ -281,7 +291,7 @@ impl GmailClient {
 
     fn limiter(&self, mailbox: &EmailAddress) -> Arc<Limiter> {
         let mut map = self.limiters.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(mailbox.as_str().to_string())
+        map.entry(format!("{}\n{}", self.config.api_base, mailbox.as_str()))
             .or_insert_with(|| {
                 Arc::new(Limiter::new(
                     self.config.per_mailbox_concurrency,
