@@ -96,11 +96,13 @@ impl Op {
 /// the drafts and the digest sender of one process share one limiter per
 /// mailbox (keyed with the API base, so fakes in one test process stay
 /// apart). Separate limiters let a sync and a send together overrun it.
-fn shared_limiters() -> Arc<Mutex<HashMap<String, Arc<Limiter>>>> {
-    static SHARED: std::sync::OnceLock<Arc<Mutex<HashMap<String, Arc<Limiter>>>>> =
-        std::sync::OnceLock::new();
+fn shared_limiters() -> Limiters {
+    static SHARED: std::sync::OnceLock<Limiters> = std::sync::OnceLock::new();
     SHARED.get_or_init(Arc::default).clone()
 }
+
+/// One limiter per `api_base` and mailbox.
+type Limiters = Arc<Mutex<HashMap<String, Arc<Limiter>>>>;
 
 /// Shared by the handles of one adapter; cheap to clone.
 #[derive(Clone)]
@@ -108,7 +110,7 @@ pub(crate) struct GmailClient {
     http: reqwest::Client,
     tokens: Arc<dyn TokenProvider>,
     config: GmailConfig,
-    limiters: Arc<Mutex<HashMap<String, Arc<Limiter>>>>,
+    limiters: Limiters,
 }
 
 impl GmailClient {
