@@ -43,6 +43,9 @@ set -a
 DATABASE_URL="sqlite://$work/mailroom.sqlite?mode=rwc"
 CRM_JWT_SECRET="schemathesis-secret-schemathesis-secret-01"
 CRM_INTERNAL_DOMAINS=fund.com
+# The digest goes out as a Workspace user the fake Google knows: by default
+# the first admin sends, and schemathesis adds admins of its own (0@0.0).
+CRM_DIGEST_SENDER=ann@fund.com
 SYNC_BACKFILL_DAYS=1200
 SYNC_INTERVAL_S=3600
 MAILROOM_OUTBOX_DIR="$work/outbox"
