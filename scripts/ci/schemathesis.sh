@@ -24,7 +24,7 @@ work="$(mktemp -d)"
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
+  if [ -n "${KEEP_WORK:-}" ]; then echo "schemathesis: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 

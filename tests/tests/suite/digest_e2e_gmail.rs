@@ -3,12 +3,10 @@
 //! assertion, the fall back to SMTP, no upstream text in HTTP answers, and
 //! every delivered message addressed to active admins only.
 
-mod digest_e2e_common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use digest_e2e_common::{
+use crate::digest_e2e_common::{
     ACTIVE_ADMINS, ANN, BOB, DAN, DIGEST_SENDER, EVERY_KNOWN_ADDRESS, Env, LogCapture, Parsed,
     SEEDED_SUBJECT, assert_seeded_digest_body, get, key_file, parse, post, post_text,
     recipients_of, seed_fund,

@@ -2,9 +2,7 @@
 //! R-HARD-1, R-HARD-4): `send-now` and `test-email` reach a real SMTP server
 //! with AUTH on loopback, and only the active admins.
 
-mod digest_e2e_common;
-
-use digest_e2e_common::{
+use crate::digest_e2e_common::{
     ACTIVE_ADMINS, ANN, BOB, DAN, Env, SEEDED_SUBJECT, ZED, assert_seeded_digest_body, parse, post,
     post_text, recipients_of, seed_fund,
 };

@@ -2,11 +2,9 @@
 //! Spark's paragraph per team member when it answers, the count-only
 //! paragraphs when it is down, failing or slow, and the digest sent either way.
 
-mod digest_e2e_common;
-
 use std::time::{Duration, Instant};
 
-use digest_e2e_common::{
+use crate::digest_e2e_common::{
     ANN, ANN_LINE, BOB_LINE, Env, SEEDED_SUBJECT, assert_seeded_digest_body, outbox_messages, post,
     seed_fund,
 };

@@ -1,9 +1,7 @@
 //! `GET /api/admin/digest/preview` through the running app (R-DIG-1, docs/requirements.md HTTP API):
 //! the digest of any window, built and never sent.
 
-mod digest_e2e_common;
-
-use digest_e2e_common::{
+use crate::digest_e2e_common::{
     ACME_SUBJECT, ANN, BETA_SUBJECT, BOB, Env, SEEDED_SUBJECT, assert_seeded_digest_body, get,
     outbox_messages, seed_fund,
 };

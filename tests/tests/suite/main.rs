@@ -1,0 +1,55 @@
+//! The integration suite, built as one test binary: one link instead of one
+//! per file keeps the build small and quick. nextest still runs every test
+//! in a process of its own. Each module is one area of the service.
+
+mod api_auth;
+mod api_cors;
+mod api_drafts;
+mod api_input;
+mod api_openapi;
+mod api_proposals;
+mod api_reads;
+mod api_reads_sync;
+mod capture_import;
+mod console_serve;
+mod digest_e2e_common;
+mod digest_e2e_delivery;
+mod digest_e2e_gmail;
+mod digest_e2e_preview;
+mod digest_e2e_spark;
+mod digest_schedule;
+mod fuzz_replay;
+mod gmail_credentials;
+mod gmail_drafts;
+mod gmail_mailbox;
+mod gmail_send;
+mod hostile_corpus;
+mod http_admin_bodies;
+mod http_limits;
+mod kill9_digest;
+mod kill9_sync;
+mod ops_health;
+mod ops_logs;
+mod parser_messages;
+mod secret_scan;
+mod selector_chain;
+mod smtp_delivery;
+mod smtp_outbox;
+mod spark_narrator;
+mod store_activity;
+mod store_capture;
+mod store_digest;
+mod store_directory;
+mod store_reads;
+mod store_search;
+mod store_workflow;
+mod sync_e2e_accounts;
+mod sync_e2e_faults;
+mod sync_e2e_first_sync;
+mod sync_e2e_incremental;
+mod sync_e2e_restart;
+mod sync_one_per_mailbox;
+mod trust_audit;
+mod trust_never_log;
+mod trust_rematch;
+mod trust_rematch_no_gmail;
