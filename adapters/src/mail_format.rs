@@ -40,3 +40,20 @@ fn mailbox(address: &EmailAddress, name: Option<&str>) -> Result<Mailbox, SendEr
         .map_err(|e| SendError::Unexpected(anyhow::anyhow!("address rejected by lettre: {e}")))?;
     Ok(Mailbox::new(name.map(str::to_string), parsed))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mailroom_ports::address::TEAM_ADDRESS_PATTERN;
+
+    proptest::proptest! {
+        /// Every address the directory takes for a teammate survives lettre's
+        /// own checks, so a digest to any set of admins can be rendered (a
+        /// looser check once let an admin in whom no transport could address).
+        #[test]
+        fn every_team_address_is_one_lettre_can_address(s in proptest::string::string_regex(TEAM_ADDRESS_PATTERN.trim_start_matches('^').trim_end_matches('$')).expect("a supported regex")) {
+            let address = EmailAddress::parse_team(&s).expect("the pattern's own shape");
+            proptest::prop_assert!(mailbox(&address, None).is_ok(), "{s:?}");
+        }
+    }
+}

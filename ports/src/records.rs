@@ -56,6 +56,8 @@ impl Direction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryUser {
+    /// A teammate's address ([`EmailAddress::parse_team`]).
+    #[serde(deserialize_with = "crate::address::team_address")]
     pub email: EmailAddress,
     pub display_name: String,
     pub role: Role,

@@ -23,6 +23,9 @@ const NOT_BLANK: &str = r"^[^\x00]*[^\s\x00][^\x00]*$";
 /// What `EmailAddress::parse` accepts in plain form: one `@`, no white space
 /// or control character, a domain as below.
 const EMAIL: &str = r"^[^\s@<>\x00-\x1f\x7f-\x9f]+@(?:[^\W_]|-)+(?:\.(?:[^\W_]|-)+)+\.?$";
+/// What `EmailAddress::parse_team` accepts: a teammate's address, which
+/// every transport can deliver to.
+const TEAM_EMAIL: &str = mailroom_ports::address::TEAM_ADDRESS_PATTERN;
 /// What `Domain::parse` accepts: letters, digits and `-` in at least two
 /// dot-separated labels, an optional leading `@` and trailing dot.
 const DOMAIN: &str = r"^@?(?:[^\W_]|-)+(?:\.(?:[^\W_]|-)+)+\.?$";
@@ -38,7 +41,7 @@ const MAX_QUERY_CHARS: u64 = 500;
 const PATTERNS: &[(&str, &str, &str)] = &[
     ("NewAccount", "user_email", EMAIL),
     ("NewAccount", "email_address", EMAIL),
-    ("DirectoryUserBody", "email", EMAIL),
+    ("DirectoryUserBody", "email", TEAM_EMAIL),
     ("DirectoryContactBody", "emails", EMAIL),
     ("DirectoryInvestorBody", "domains", DOMAIN),
     ("TestEmailBody", "to", EMAIL),
