@@ -5,8 +5,8 @@
 //!
 //! Each message's sighting id is `import-` and the SHA-256 of its bytes, so
 //! importing the same files again finds every message already known to the
-//! mailbox and changes nothing. Parsing runs on every core; the store is fed
-//! a few captures at a time.
+//! mailbox and changes nothing. Parsing runs on every core; the store gets
+//! a hundred captures per transaction.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt, stream};
-use mailroom_domain::capture::{Captured, capture_parsed, matcher_for, normalize_message_id};
+use mailroom_domain::capture::{Captured, capture_parsed_many, matcher_for, normalize_message_id};
 use mailroom_domain::matching::Matcher;
 use mailroom_ports::gmail::RawMessage;
 use mailroom_ports::parse::MessageParser;
@@ -35,8 +35,10 @@ pub struct ImportOptions {
     pub internal_domains: Vec<Domain>,
     /// Threads that parse at once; 0 means one per core.
     pub parse_workers: usize,
-    /// Captures written to the store at once.
+    /// Store transactions written at once.
     pub store_concurrency: usize,
+    /// Captures per store transaction.
+    pub store_batch: usize,
     /// Messages read, checked and parsed per batch; bounds memory.
     pub batch: usize,
 }
@@ -47,7 +49,8 @@ impl Default for ImportOptions {
             sent: false,
             internal_domains: Vec::new(),
             parse_workers: 0,
-            store_concurrency: 4,
+            store_concurrency: 2,
+            store_batch: 100,
             batch: 500,
         }
     }
@@ -380,14 +383,24 @@ impl Importer {
         let matcher = self.matcher.as_ref();
         let account_id = self.account.id;
         let now = self.clock.now();
-        let outcomes: Vec<Captured> = stream::iter(parsed)
-            .map(|(raw, parsed)| async move {
-                capture_parsed(store, account_id, &raw, parsed, matcher, now).await
-            })
+        // Captures are written a transaction of `store_batch` at a time,
+        // `store_concurrency` transactions at once.
+        let mut batches = Vec::new();
+        let mut parsed = parsed.into_iter().peekable();
+        while parsed.peek().is_some() {
+            batches.push(
+                parsed
+                    .by_ref()
+                    .take(self.options.store_batch.max(1))
+                    .collect::<Vec<_>>(),
+            );
+        }
+        let outcomes: Vec<Vec<Captured>> = stream::iter(batches)
+            .map(|batch| capture_parsed_many(store, account_id, batch, matcher, now))
             .buffer_unordered(self.options.store_concurrency.max(1))
             .try_collect()
             .await?;
-        for outcome in outcomes {
+        for outcome in outcomes.into_iter().flatten() {
             match outcome {
                 Captured::Stored { matched, outcome } => {
                     if outcome.new_sighting {

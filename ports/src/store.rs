@@ -140,6 +140,14 @@ pub trait Store: Send + Sync {
     /// only: no content, links or proposals.
     async fn capture(&self, request: CaptureRequest) -> Result<CaptureOutcome, StoreError>;
 
+    /// [`Store::capture`] for many messages at once, in one transaction:
+    /// the same rows, one commit. Outcomes come back in the order of
+    /// `requests`; on an error nothing of the batch is stored.
+    async fn capture_many(
+        &self,
+        requests: Vec<CaptureRequest>,
+    ) -> Result<Vec<CaptureOutcome>, StoreError>;
+
     /// Soft-deletes the sighting; returns whether one was live.
     async fn soft_delete_sighting(
         &self,

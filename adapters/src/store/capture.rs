@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use mailroom_ports::records::{CaptureOutcome, CaptureRequest, EmailContent, MatchLink};
 use mailroom_ports::{AccountId, EmailId, StoreError};
@@ -15,27 +15,68 @@ pub(crate) async fn capture(
     db: &DatabaseConnection,
     request: CaptureRequest,
 ) -> Result<CaptureOutcome, StoreError> {
-    let header = &request.header;
-    let captured_at = sql::ts(request.captured_at);
-    let size = i64::try_from(header.size)
-        .map_err(|_| StoreError::Invalid(format!("message size {} is too large", header.size)))?;
+    let mut outcomes = capture_many(db, vec![request]).await?;
+    outcomes
+        .pop()
+        .ok_or_else(|| sql::unexpected("a capture gave no outcome".to_string()))
+}
 
+/// Stores every capture in one transaction: the rows `capture` would write
+/// one by one, with one commit (a commit per message was what bounded a
+/// bulk import). Outcomes come back in the order of `requests`.
+pub(crate) async fn capture_many(
+    db: &DatabaseConnection,
+    requests: Vec<CaptureRequest>,
+) -> Result<Vec<CaptureOutcome>, StoreError> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Emails are written in dedup-key order: two batches sharing messages
+    // (one email in two teammates' mailboxes) then wait on each other's rows
+    // in the same order, so PostgreSQL cannot deadlock them.
+    let mut order: Vec<usize> = (0..requests.len()).collect();
+    order.sort_by(|&a, &b| {
+        requests[a]
+            .header
+            .dedup_key
+            .as_str()
+            .cmp(requests[b].header.dedup_key.as_str())
+    });
     let txn = write_txn(db).await?;
     // The never-log list is read here, in the writing transaction, not taken
     // from the caller's matcher: an entry added while a sync runs holds back
     // the content, links and proposals of everything captured after it.
     super::trust::never_log_guard(&txn, super::trust::GuardMode::Shared).await?;
-    let never_logged = super::trust::never_log_entries(&txn)
-        .await?
-        .iter()
-        .any(|entry| entry.target.covers_header(header));
+    let never_log = super::trust::never_log_entries(&txn).await?;
+    let mut outcomes: Vec<Option<CaptureOutcome>> = requests.iter().map(|_| None).collect();
+    for i in order {
+        let request = &requests[i];
+        let never_logged = never_log
+            .iter()
+            .any(|entry| entry.target.covers_header(&request.header));
+        outcomes[i] = Some(capture_in(&txn, request, never_logged).await?);
+    }
+    commit(txn).await?;
+    Ok(outcomes.into_iter().flatten().collect())
+}
+
+/// One capture inside the caller's writing transaction.
+async fn capture_in(
+    txn: &DatabaseTransaction,
+    request: &CaptureRequest,
+    never_logged: bool,
+) -> Result<CaptureOutcome, StoreError> {
+    let header = &request.header;
+    let captured_at = sql::ts(request.captured_at);
+    let size = i64::try_from(header.size)
+        .map_err(|_| StoreError::Invalid(format!("message size {} is too large", header.size)))?;
     let links: &[MatchLink] = if never_logged { &[] } else { &request.links };
     // R-CAP-5 is kept here too: content is written only for matched email,
     // whatever the caller passed.
     let content = request.content.as_ref().filter(|_| !links.is_empty());
     let (subject, snippet, body, attachments) = content_columns(content)?;
     let inserted = exec(
-        &txn,
+        txn,
         "INSERT INTO emails (dedup_key, message_id, from_email, from_name, to_json, cc_json, \
          reply_to_json, in_reply_to, references_json, subject, snippet, body, attachments_json, \
          content_stored, sent_at, size, created_at) \
@@ -70,7 +111,7 @@ pub(crate) async fn capture(
     // After ON CONFLICT DO NOTHING the row is either ours or committed by a
     // concurrent capture (PostgreSQL waits for it), so this read finds it.
     let row = one(
-        &txn,
+        txn,
         "SELECT id, content_stored FROM emails WHERE dedup_key = $1",
         vec![header.dedup_key.as_str().into()],
     )
@@ -82,7 +123,7 @@ pub(crate) async fn capture(
     // first time a mailbox captures it matched; stored content never changes.
     if !new_email && content.is_some() && !row.flag("content_stored")? {
         exec(
-            &txn,
+            txn,
             "UPDATE emails SET subject = $2, snippet = $3, body = $4, attachments_json = $5, \
              content_stored = TRUE WHERE id = $1 AND content_stored = FALSE",
             vec![
@@ -97,7 +138,7 @@ pub(crate) async fn capture(
     }
 
     let new_sighting = exec(
-        &txn,
+        txn,
         "INSERT INTO email_account_messages (account_id, email_id, gmail_message_id, \
          gmail_thread_id, labels_json, is_sent, deleted_at, captured_at, sent_at) \
          VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, (SELECT sent_at FROM emails WHERE id = $2)) \
@@ -117,7 +158,7 @@ pub(crate) async fn capture(
     if !new_sighting {
         // Seen again after Gmail reported it deleted: the message is back.
         exec(
-            &txn,
+            txn,
             "UPDATE email_account_messages SET deleted_at = NULL \
              WHERE account_id = $1 AND gmail_message_id = $2 AND deleted_at IS NOT NULL",
             vec![
@@ -130,7 +171,7 @@ pub(crate) async fn capture(
 
     for link in links {
         exec(
-            &txn,
+            txn,
             "INSERT INTO email_investor_links (email_id, investor_id, contact_id, contact_key, \
              matched_address, sent_at) \
              VALUES ($1, $2, $3, $4, $5, (SELECT sent_at FROM emails WHERE id = $1)) \
@@ -149,7 +190,7 @@ pub(crate) async fn capture(
     let mut proposals_created = 0;
     for link in first_link_per_investor(links) {
         proposals_created += exec(
-            &txn,
+            txn,
             "INSERT INTO activity_proposals (email_id, investor_id, contact_id, status, created_at) \
              VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (email_id, investor_id) DO NOTHING",
             vec![
@@ -162,7 +203,6 @@ pub(crate) async fn capture(
         .await? as u32;
     }
 
-    commit(txn).await?;
     Ok(CaptureOutcome {
         email_id: EmailId(email_id),
         new_email,

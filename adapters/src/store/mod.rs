@@ -288,6 +288,13 @@ impl Store for SeaStore {
         capture::capture(&self.db, request).await
     }
 
+    async fn capture_many(
+        &self,
+        requests: Vec<CaptureRequest>,
+    ) -> Result<Vec<CaptureOutcome>, StoreError> {
+        capture::capture_many(&self.db, requests).await
+    }
+
     #[instrument(skip_all, fields(account = %id))]
     async fn soft_delete_sighting(
         &self,

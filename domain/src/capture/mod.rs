@@ -12,7 +12,7 @@ use mailroom_ports::records::{CaptureRequest, EmailContent, EmailHeader, ParsedM
 
 use crate::matching::Matcher;
 
-pub use pipeline::{Captured, capture_parsed, matcher_for};
+pub use pipeline::{Captured, capture_parsed, capture_parsed_many, matcher_for};
 pub use redact::{gmail_error_text, parse_error_text, store_error_text};
 pub use retry::RetryPolicy;
 pub(crate) use sync::list_since;

@@ -70,12 +70,69 @@ pub async fn capture_parsed<S: Store + ?Sized>(
             Ok(Captured::Stored { matched, outcome })
         }
         Err(error) => {
-            let text = parse_error_text(&error);
-            warn!(gmail_message_id = %raw.id, error = %text, "message skipped: it could not be parsed");
-            store
-                .record_capture_error(account_id, &raw.id, &text, now)
-                .await?;
+            record_unparsable(store, account_id, raw, &error, now).await?;
             Ok(Captured::Unparsable)
         }
     }
+}
+
+/// [`capture_parsed`] for many messages of one mailbox, stored in one store
+/// transaction ([`Store::capture_many`]): the same rows, one commit. What
+/// became of each message comes back in the order given.
+///
+/// # Errors
+/// Whatever the store answers; then nothing of the batch is stored (parse
+/// errors recorded before the failure stay recorded).
+pub async fn capture_parsed_many<S: Store + ?Sized>(
+    store: &S,
+    account_id: AccountId,
+    messages: Vec<(RawMessage, Result<ParsedMessage, ParseError>)>,
+    matcher: &Matcher,
+    now: Timestamp,
+) -> Result<Vec<Captured>, StoreError> {
+    let mut captured: Vec<Option<Captured>> = Vec::with_capacity(messages.len());
+    let mut requests = Vec::new();
+    // (position in `captured`, matched) of each request, in request order.
+    let mut slots = Vec::new();
+    for (raw, parsed) in messages {
+        match parsed {
+            Ok(parsed) => {
+                let request = build_capture(account_id, &raw, parsed, matcher, now);
+                slots.push((captured.len(), !request.links.is_empty()));
+                requests.push(request);
+                captured.push(None);
+            }
+            Err(error) => {
+                record_unparsable(store, account_id, &raw, &error, now).await?;
+                captured.push(Some(Captured::Unparsable));
+            }
+        }
+    }
+    let outcomes = store.capture_many(requests).await?;
+    if outcomes.len() != slots.len() {
+        return Err(StoreError::Unexpected(anyhow::anyhow!(
+            "{} captures gave {} outcomes",
+            slots.len(),
+            outcomes.len()
+        )));
+    }
+    for ((at, matched), outcome) in slots.into_iter().zip(outcomes) {
+        captured[at] = Some(Captured::Stored { matched, outcome });
+    }
+    Ok(captured.into_iter().flatten().collect())
+}
+
+/// Keeps a redacted parse error on the mailbox under the message's id.
+async fn record_unparsable<S: Store + ?Sized>(
+    store: &S,
+    account_id: AccountId,
+    raw: &RawMessage,
+    error: &ParseError,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let text = parse_error_text(error);
+    warn!(gmail_message_id = %raw.id, error = %text, "message skipped: it could not be parsed");
+    store
+        .record_capture_error(account_id, &raw.id, &text, now)
+        .await
 }

@@ -21,6 +21,8 @@ on_both_databases!(
     known_gmail_ids_include_deleted_sightings,
     capture_errors_keep_the_latest_per_message,
     capture_linking_an_unknown_investor_is_invalid_and_stores_nothing,
+    a_batch_stores_what_captures_one_by_one_would,
+    a_batch_with_one_bad_capture_stores_nothing,
 );
 
 async fn count(store: &SeaStore, sql: &str) -> i64 {
@@ -441,6 +443,96 @@ async fn capture_linking_an_unknown_investor_is_invalid_and_stores_nothing(db: &
     assert_eq!(count(&store, "SELECT COUNT(*) FROM emails").await, 0);
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM email_account_messages").await,
+        0
+    );
+}
+
+async fn a_batch_stores_what_captures_one_by_one_would(db: &TestDb) {
+    let store = db.store().await;
+    let team = seed::team(&store).await;
+    let matched = Msg::new(
+        "m1@acme.com",
+        "lee@acme.com",
+        &["ann@fund.com", "bob@fund.com"],
+        "2025-06-01T09:00:00Z",
+    )
+    .link(ACME, Some(LEE), "lee@acme.com");
+    // "a-..." sorts before "m1@...": the batch writes it first, and the
+    // outcomes still come back in the order given.
+    let unmatched = Msg::new(
+        "a-unmatched@x.com",
+        "someone@x.com",
+        &["ann@fund.com"],
+        "2025-06-01T10:00:00Z",
+    );
+
+    let outcomes = store
+        .capture_many(vec![
+            matched.seen_by(team.ann_box, "g1", false),
+            matched.seen_by(team.bob_box, "g2", false),
+            unmatched.seen_by(team.ann_box, "g3", false),
+            matched.seen_by(team.ann_box, "g1", false),
+        ])
+        .await
+        .unwrap();
+
+    let m1 = outcomes[0].email_id;
+    let expected = |email_id, new_email, new_sighting, proposals_created| CaptureOutcome {
+        email_id,
+        new_email,
+        new_sighting,
+        proposals_created,
+    };
+    assert_eq!(outcomes.len(), 4);
+    assert_eq!(outcomes[0], expected(m1, true, true, 1));
+    assert_eq!(outcomes[1], expected(m1, false, true, 0));
+    assert_ne!(outcomes[2].email_id, m1);
+    assert_eq!(outcomes[2], expected(outcomes[2].email_id, true, true, 0));
+    assert_eq!(outcomes[3], expected(m1, false, false, 0));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM emails").await, 2);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM email_account_messages").await,
+        3
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM activity_proposals").await,
+        1
+    );
+    let page = store.query_activity(everything()).await.unwrap();
+    assert_eq!(page.items.len(), 1, "only the matched email is activity");
+    assert_eq!(store.capture_many(Vec::new()).await.unwrap(), Vec::new());
+}
+
+async fn a_batch_with_one_bad_capture_stores_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let team = seed::team(&store).await;
+    let good = Msg::new(
+        "m1@acme.com",
+        "lee@acme.com",
+        &["ann@fund.com"],
+        "2025-06-01T09:00:00Z",
+    )
+    .link(ACME, Some(LEE), "lee@acme.com");
+    let bad = Msg::new(
+        "m2@x.com",
+        "a@x.com",
+        &["ann@fund.com"],
+        "2025-06-01T09:00:00Z",
+    )
+    .link(mailroom_ports::InvestorId(404), None, "a@x.com");
+
+    let err = store
+        .capture_many(vec![
+            good.seen_by(team.ann_box, "g1", false),
+            bad.seen_by(team.ann_box, "g2", false),
+        ])
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM emails").await, 0);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM activity_proposals").await,
         0
     );
 }
