@@ -263,12 +263,27 @@ fn body_text(message: &Message<'_>) -> Option<String> {
     }
 }
 
-fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+/// `text`'s words joined by single spaces, handed to `out` piece by piece;
+/// stops (returning `false`) as soon as `out` does.
+fn collapsed_words(text: &str, mut out: impl FnMut(&str) -> bool) -> bool {
+    for (n, word) in text.split_whitespace().enumerate() {
+        if (n > 0 && !out(" ")) || !out(word) {
+            return false;
+        }
+    }
+    true
 }
 
+/// The first [`SNIPPET_CHARS`] characters of the text with its white space
+/// collapsed; only as much of the text is read as the snippet needs.
 fn snippet_of(text: &str) -> String {
-    let collapsed = collapse_whitespace(text);
+    let mut collapsed = String::new();
+    let mut chars = 0;
+    collapsed_words(text, |piece| {
+        collapsed.push_str(piece);
+        chars += piece.chars().count();
+        chars <= SNIPPET_CHARS
+    });
     match collapsed.char_indices().nth(SNIPPET_CHARS) {
         Some((cut, _)) => collapsed[..cut].trim_end().to_string(),
         None => collapsed,
@@ -277,7 +292,8 @@ fn snippet_of(text: &str) -> String {
 
 /// sha256 over a canonical form that ignores transport noise (header
 /// order, folding, encodings, whitespace) so one email seen in two mailboxes
-/// hashes the same.
+/// hashes the same. The form is fed to the hash as it is produced, never
+/// built whole (a body can be megabytes).
 fn fingerprint(
     from: &Option<NamedAddress>,
     to: &[NamedAddress],
@@ -292,16 +308,22 @@ fn fingerprint(
             .collect::<Vec<_>>()
             .join(",")
     };
-    let canonical = format!(
-        "from:{}\nto:{}\ncc:{}\ndate:{}\nsubject:{}\nbody:{}",
+    let mut hash = Sha256::new();
+    hash.update(format!(
+        "from:{}\nto:{}\ncc:{}\ndate:{}\nsubject:",
         from.as_ref().map(|f| f.email.as_str()).unwrap_or(""),
         list(to),
         list(cc),
         date.map(|d| d.as_second().to_string()).unwrap_or_default(),
-        collapse_whitespace(subject.unwrap_or("")),
-        collapse_whitespace(body.unwrap_or("")),
-    );
-    let digest = Sha256::digest(canonical.as_bytes());
+    ));
+    let mut feed = |piece: &str| {
+        hash.update(piece.as_bytes());
+        true
+    };
+    collapsed_words(subject.unwrap_or(""), &mut feed);
+    feed("\nbody:");
+    collapsed_words(body.unwrap_or(""), &mut feed);
+    let digest = hash.finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -335,5 +357,27 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.len(), 64);
+    }
+
+    /// Stored emails are deduplicated by this hash, so its value for a given
+    /// message must never change, however it is computed.
+    #[test]
+    fn the_fingerprint_of_a_known_message_is_stable() {
+        let addr = |e: &str| NamedAddress {
+            name: None,
+            email: mailroom_ports::EmailAddress::parse(e).unwrap(),
+        };
+        let got = fingerprint(
+            &Some(addr("lee@acme.com")),
+            &[addr("ann@fund.com"), addr("bob@fund.com")],
+            &[addr("cat@fund.com")],
+            Timestamp::from_second(1_748_768_400).ok(),
+            Some("  Q3   update "),
+            Some("Hello Ann,\r\n\r\n  the numbers\tare in.\n"),
+        );
+        assert_eq!(
+            got,
+            "cebc5fedb60c291f41092d12b040cee9d64402bec38797a5df39a4fc4a2a2d59"
+        );
     }
 }

@@ -152,7 +152,7 @@ pub async fn import_paths(
         }
     }
     importer.run_batch(pending).await?;
-    Ok(importer.finish(started))
+    importer.finish(started).await
 }
 
 /// Imports raw RFC 822 messages already in memory into `mailbox` (the path
@@ -176,7 +176,7 @@ pub async fn import_messages(
         let chunk: Vec<Vec<u8>> = messages.by_ref().take(batch).collect();
         importer.run_batch(chunk).await?;
     }
-    Ok(importer.finish(started))
+    importer.finish(started).await
 }
 
 /// The sighting id of an imported message: stable for the same bytes.
@@ -292,6 +292,8 @@ struct Importer {
     workers: usize,
     seen: HashSet<String>,
     report: ImportReport,
+    /// The batch being written while the next one is read and parsed.
+    writing: Option<tokio::task::JoinHandle<Result<Vec<Captured>, StoreError>>>,
 }
 
 impl Importer {
@@ -325,14 +327,16 @@ impl Importer {
             options: options.clone(),
             workers,
             seen: HashSet::new(),
+            writing: None,
             report: ImportReport::default(),
         })
     }
 
-    fn finish(mut self, started: Instant) -> ImportReport {
+    async fn finish(mut self, started: Instant) -> Result<ImportReport, ImportError> {
+        self.settle().await?;
         self.report.elapsed = started.elapsed();
         tracing::info!(report = ?self.report, mailbox = %self.account.email_address, "import finished");
-        self.report
+        Ok(self.report)
     }
 
     /// Hashes, skips what the mailbox already holds, parses the rest on
@@ -379,28 +383,42 @@ impl Importer {
             })
             .await?;
 
-        let store = self.store.as_ref();
-        let matcher = self.matcher.as_ref();
+        // The previous batch's writes finish while this one was parsed; at
+        // most one batch is being written at a time, so memory stays bound.
+        self.settle().await?;
+        let store = self.store.clone();
+        let matcher = self.matcher.clone();
         let account_id = self.account.id;
         let now = self.clock.now();
-        // Captures are written a transaction of `store_batch` at a time,
-        // `store_concurrency` transactions at once.
-        let mut batches = Vec::new();
-        let mut parsed = parsed.into_iter().peekable();
-        while parsed.peek().is_some() {
-            batches.push(
-                parsed
-                    .by_ref()
-                    .take(self.options.store_batch.max(1))
-                    .collect::<Vec<_>>(),
-            );
-        }
-        let outcomes: Vec<Vec<Captured>> = stream::iter(batches)
-            .map(|batch| capture_parsed_many(store, account_id, batch, matcher, now))
-            .buffer_unordered(self.options.store_concurrency.max(1))
-            .try_collect()
-            .await?;
-        for outcome in outcomes.into_iter().flatten() {
+        let (per_txn, concurrency) = (
+            self.options.store_batch.max(1),
+            self.options.store_concurrency.max(1),
+        );
+        self.writing = Some(tokio::spawn(async move {
+            // A transaction of `store_batch` captures at a time,
+            // `store_concurrency` transactions at once.
+            let mut batches = Vec::new();
+            let mut parsed = parsed.into_iter().peekable();
+            while parsed.peek().is_some() {
+                batches.push(parsed.by_ref().take(per_txn).collect::<Vec<_>>());
+            }
+            let (store, matcher) = (store.as_ref(), matcher.as_ref());
+            let outcomes: Vec<Vec<Captured>> = stream::iter(batches)
+                .map(|batch| capture_parsed_many(store, account_id, batch, matcher, now))
+                .buffer_unordered(concurrency)
+                .try_collect()
+                .await?;
+            Ok(outcomes.into_iter().flatten().collect())
+        }));
+        Ok(())
+    }
+
+    /// Waits for the batch being written and counts what became of it.
+    async fn settle(&mut self) -> Result<(), ImportError> {
+        let Some(writing) = self.writing.take() else {
+            return Ok(());
+        };
+        for outcome in writing.await?? {
             match outcome {
                 Captured::Stored { matched, outcome } => {
                     if outcome.new_sighting {
