@@ -1,15 +1,15 @@
 //! Storing captured mail: the deduplicated email row, the per-mailbox
 //! sighting, investor links and the proposals they start (R-CAP-5/6/7).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::Timestamp;
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, Value};
 
 use mailroom_ports::records::{CaptureOutcome, CaptureRequest, EmailContent, MatchLink};
 use mailroom_ports::{AccountId, EmailId, StoreError};
 
-use super::sql::{self, Row, commit, exec, one, to_json, write_txn};
+use super::sql::{self, Params, Row, all, commit, exec, to_json, write_txn};
 
 pub(crate) async fn capture(
     db: &DatabaseConnection,
@@ -21,9 +21,11 @@ pub(crate) async fn capture(
         .ok_or_else(|| sql::unexpected("a capture gave no outcome".to_string()))
 }
 
-/// Stores every capture in one transaction: the rows `capture` would write
-/// one by one, with one commit (a commit per message was what bounded a
-/// bulk import). Outcomes come back in the order of `requests`.
+/// Stores every capture in one transaction, with the rows `capture` would
+/// write one by one, in a few set-based statements per batch: a statement per
+/// message (each a round trip to the database's thread) was what bounded a
+/// bulk import. Outcomes come back in the order of `requests`, each as if
+/// the requests had been stored one after another in that order.
 pub(crate) async fn capture_many(
     db: &DatabaseConnection,
     requests: Vec<CaptureRequest>,
@@ -31,184 +33,305 @@ pub(crate) async fn capture_many(
     if requests.is_empty() {
         return Ok(Vec::new());
     }
-    // Emails are written in dedup-key order: two batches sharing messages
-    // (one email in two teammates' mailboxes) then wait on each other's rows
-    // in the same order, so PostgreSQL cannot deadlock them.
-    let mut order: Vec<usize> = (0..requests.len()).collect();
-    order.sort_by(|&a, &b| {
-        requests[a]
-            .header
-            .dedup_key
-            .as_str()
-            .cmp(requests[b].header.dedup_key.as_str())
-    });
     let txn = write_txn(db).await?;
     // The never-log list is read here, in the writing transaction, not taken
     // from the caller's matcher: an entry added while a sync runs holds back
     // the content, links and proposals of everything captured after it.
     super::trust::never_log_guard(&txn, super::trust::GuardMode::Shared).await?;
     let never_log = super::trust::never_log_entries(&txn).await?;
-    let mut outcomes: Vec<Option<CaptureOutcome>> = requests.iter().map(|_| None).collect();
-    for i in order {
-        let request = &requests[i];
+    let mut batch = Vec::with_capacity(requests.len());
+    for request in &requests {
         let never_logged = never_log
             .iter()
             .any(|entry| entry.target.covers_header(&request.header));
-        outcomes[i] = Some(capture_in(&txn, request, never_logged).await?);
+        batch.push(Prepared::new(request, never_logged)?);
+    }
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        outcomes.extend(capture_chunk(&txn, chunk).await?);
     }
     commit(txn).await?;
-    Ok(outcomes.into_iter().flatten().collect())
+    Ok(outcomes)
 }
 
-/// One capture inside the caller's writing transaction.
-async fn capture_in(
-    txn: &DatabaseTransaction,
-    request: &CaptureRequest,
-    never_logged: bool,
-) -> Result<CaptureOutcome, StoreError> {
-    let header = &request.header;
-    let captured_at = sql::ts(request.captured_at);
-    let size = i64::try_from(header.size)
-        .map_err(|_| StoreError::Invalid(format!("message size {} is too large", header.size)))?;
-    let links: &[MatchLink] = if never_logged { &[] } else { &request.links };
-    // R-CAP-5 is kept here too: content is written only for matched email,
-    // whatever the caller passed.
-    let content = request.content.as_ref().filter(|_| !links.is_empty());
-    let (subject, snippet, body, attachments) = content_columns(content)?;
-    let inserted = exec(
-        txn,
-        "INSERT INTO emails (dedup_key, message_id, from_email, from_name, to_json, cc_json, \
-         reply_to_json, in_reply_to, references_json, subject, snippet, body, attachments_json, \
-         content_stored, sent_at, size, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-         ON CONFLICT (dedup_key) DO NOTHING",
-        vec![
-            header.dedup_key.as_str().into(),
-            header.message_id.clone().into(),
-            header
-                .from_email
-                .as_ref()
-                .map(|a| a.as_str().to_string())
-                .into(),
-            header.from_name.clone().into(),
-            to_json(&header.to)?.into(),
-            to_json(&header.cc)?.into(),
-            to_json(&header.reply_to)?.into(),
-            header.in_reply_to.clone().into(),
-            to_json(&header.references)?.into(),
-            subject.clone().into(),
-            snippet.clone().into(),
-            body.clone().into(),
-            attachments.clone().into(),
-            content.is_some().into(),
-            sql::ts(header.sent_at),
-            size.into(),
-            captured_at.clone(),
-        ],
-    )
-    .await?;
-    let new_email = inserted == 1;
-    // After ON CONFLICT DO NOTHING the row is either ours or committed by a
-    // concurrent capture (PostgreSQL waits for it), so this read finds it.
-    let row = one(
-        txn,
-        "SELECT id, content_stored FROM emails WHERE dedup_key = $1",
-        vec![header.dedup_key.as_str().into()],
-    )
-    .await?
-    .ok_or_else(|| sql::unexpected("captured email row is missing".to_string()))?;
-    let email_id: i64 = row.col("id")?;
+/// Rows per multi-row statement: 17 values an email keeps every statement
+/// far below both databases' limits on bound values.
+const ROWS_PER_STATEMENT: usize = 200;
 
-    // An email first stored unmatched (metadata only) gets its content the
-    // first time a mailbox captures it matched; stored content never changes.
-    if !new_email && content.is_some() && !row.flag("content_stored")? {
-        exec(
-            txn,
-            "UPDATE emails SET subject = $2, snippet = $3, body = $4, attachments_json = $5, \
-             content_stored = TRUE WHERE id = $1 AND content_stored = FALSE",
-            vec![
-                email_id.into(),
+/// One request, with what the never-log list and the match rule leave of it.
+struct Prepared<'a> {
+    request: &'a CaptureRequest,
+    links: &'a [MatchLink],
+    /// Content is written only for matched email, whatever the caller passed.
+    content: ContentColumns,
+    has_content: bool,
+    size: i64,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(request: &'a CaptureRequest, never_logged: bool) -> Result<Self, StoreError> {
+        let size = i64::try_from(request.header.size).map_err(|_| {
+            StoreError::Invalid(format!("message size {} is too large", request.header.size))
+        })?;
+        let links: &[MatchLink] = if never_logged { &[] } else { &request.links };
+        let content = request.content.as_ref().filter(|_| !links.is_empty());
+        Ok(Self {
+            request,
+            links,
+            content: content_columns(content)?,
+            has_content: content.is_some(),
+            size,
+        })
+    }
+
+    fn dedup_key(&self) -> &str {
+        self.request.header.dedup_key.as_str()
+    }
+}
+
+async fn capture_chunk(
+    txn: &DatabaseTransaction,
+    batch: &[Prepared<'_>],
+) -> Result<Vec<CaptureOutcome>, StoreError> {
+    // Emails, in dedup-key order: two batches sharing messages (one email in
+    // two teammates' mailboxes) then wait on each other's rows in the same
+    // order, so PostgreSQL cannot deadlock them. Within the batch the first
+    // request for a key writes the row, as it would one by one.
+    let mut firsts: BTreeMap<&str, &Prepared<'_>> = BTreeMap::new();
+    for item in batch {
+        firsts.entry(item.dedup_key()).or_insert(item);
+    }
+    let mut p = Params::default();
+    let rows: Vec<String> = firsts
+        .values()
+        .map(|item| {
+            let header = &item.request.header;
+            let (subject, snippet, body, attachments) = item.content.clone();
+            let values: Vec<Value> = vec![
+                header.dedup_key.as_str().into(),
+                header.message_id.clone().into(),
+                header
+                    .from_email
+                    .as_ref()
+                    .map(|a| a.as_str().to_string())
+                    .into(),
+                header.from_name.clone().into(),
+                to_json(&header.to)?.into(),
+                to_json(&header.cc)?.into(),
+                to_json(&header.reply_to)?.into(),
+                header.in_reply_to.clone().into(),
+                to_json(&header.references)?.into(),
                 subject.into(),
                 snippet.into(),
                 body.into(),
                 attachments.into(),
-            ],
-        )
-        .await?;
-    }
-
-    let new_sighting = exec(
+                item.has_content.into(),
+                sql::ts(header.sent_at),
+                item.size.into(),
+                sql::ts(item.request.captured_at),
+            ];
+            Ok(format!("({})", p.bind_all(values)))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let inserted: HashSet<String> = all(
         txn,
-        "INSERT INTO email_account_messages (account_id, email_id, gmail_message_id, \
-         gmail_thread_id, labels_json, is_sent, deleted_at, captured_at, sent_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, (SELECT sent_at FROM emails WHERE id = $2)) \
-         ON CONFLICT (account_id, gmail_message_id) DO NOTHING",
-        vec![
-            request.account_id.0.into(),
-            email_id.into(),
-            request.gmail_message_id.as_str().into(),
-            request.gmail_thread_id.as_str().into(),
-            to_json(&request.labels)?.into(),
-            request.is_sent.into(),
-            captured_at.clone(),
-        ],
+        &format!(
+            "INSERT INTO emails (dedup_key, message_id, from_email, from_name, to_json, cc_json, \
+             reply_to_json, in_reply_to, references_json, subject, snippet, body, \
+             attachments_json, content_stored, sent_at, size, created_at) \
+             VALUES {} ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key",
+            rows.join(", ")
+        ),
+        p.values,
     )
     .await?
-        == 1;
-    if !new_sighting {
-        // Seen again after Gmail reported it deleted: the message is back.
-        exec(
-            txn,
-            "UPDATE email_account_messages SET deleted_at = NULL \
-             WHERE account_id = $1 AND gmail_message_id = $2 AND deleted_at IS NOT NULL",
-            vec![
-                request.account_id.0.into(),
-                request.gmail_message_id.as_str().into(),
-            ],
-        )
-        .await?;
+    .iter()
+    .map(|row| row.col::<String>("dedup_key"))
+    .collect::<Result<_, _>>()?;
+
+    // After ON CONFLICT DO NOTHING each row is either ours or committed by a
+    // concurrent capture (PostgreSQL waits for it), so this read finds all.
+    let mut p = Params::default();
+    let keys = p.bind_all(firsts.keys().map(|k| k.to_string()));
+    let mut stored: HashMap<String, (i64, bool)> = HashMap::new();
+    for row in all(
+        txn,
+        &format!("SELECT id, dedup_key, content_stored FROM emails WHERE dedup_key IN ({keys})"),
+        p.values,
+    )
+    .await?
+    {
+        stored.insert(
+            row.col("dedup_key")?,
+            (row.col("id")?, row.flag("content_stored")?),
+        );
     }
 
-    for link in links {
-        exec(
-            txn,
-            "INSERT INTO email_investor_links (email_id, investor_id, contact_id, contact_key, \
-             matched_address, sent_at) \
-             VALUES ($1, $2, $3, $4, $5, (SELECT sent_at FROM emails WHERE id = $1)) \
-             ON CONFLICT (email_id, investor_id, contact_key) DO NOTHING",
-            vec![
-                email_id.into(),
+    // Per request, in order: which email it is, whether it made the row, and
+    // the content an earlier metadata-only row gains from a matched capture
+    // (stored content never changes).
+    let mut emails = Vec::with_capacity(batch.len());
+    let mut made: HashSet<&str> = HashSet::new();
+    for item in batch {
+        let key = item.dedup_key();
+        let (email_id, content_stored) = stored
+            .get_mut(key)
+            .ok_or_else(|| sql::unexpected("captured email row is missing".to_string()))?;
+        let new_email = inserted.contains(key) && made.insert(key);
+        if !new_email && item.has_content && !*content_stored {
+            let (subject, snippet, body, attachments) = item.content.clone();
+            exec(
+                txn,
+                "UPDATE emails SET subject = $2, snippet = $3, body = $4, attachments_json = $5, \
+                 content_stored = TRUE WHERE id = $1 AND content_stored = FALSE",
+                vec![
+                    (*email_id).into(),
+                    subject.into(),
+                    snippet.into(),
+                    body.into(),
+                    attachments.into(),
+                ],
+            )
+            .await?;
+        }
+        *content_stored |= item.has_content;
+        emails.push((*email_id, new_email));
+    }
+
+    // Sightings: the first request for a (mailbox, message id) makes it.
+    let mut p = Params::default();
+    let rows: Vec<String> = batch
+        .iter()
+        .zip(&emails)
+        .map(|(item, (email_id, _))| {
+            let r = item.request;
+            let id = p.bind(*email_id);
+            let values: Vec<Value> = vec![
+                r.account_id.0.into(),
+                r.gmail_message_id.as_str().into(),
+                r.gmail_thread_id.as_str().into(),
+                to_json(&r.labels)?.into(),
+                r.is_sent.into(),
+                sql::ts(r.captured_at),
+            ];
+            Ok(format!(
+                "({id}, {}, (SELECT sent_at FROM emails WHERE id = {id}))",
+                p.bind_all(values)
+            ))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let new_sightings: HashSet<(i64, String)> = all(
+        txn,
+        &format!(
+            "INSERT INTO email_account_messages (email_id, account_id, gmail_message_id, \
+             gmail_thread_id, labels_json, is_sent, captured_at, sent_at) \
+             VALUES {} ON CONFLICT (account_id, gmail_message_id) DO NOTHING \
+             RETURNING account_id, gmail_message_id",
+            rows.join(", ")
+        ),
+        p.values,
+    )
+    .await?
+    .iter()
+    .map(|row| Ok((row.col("account_id")?, row.col("gmail_message_id")?)))
+    .collect::<Result<_, StoreError>>()?;
+    let mut seen_sightings: HashSet<(i64, &str)> = HashSet::new();
+    let mut sightings = Vec::with_capacity(batch.len());
+    for item in batch {
+        let r = item.request;
+        let pair = (r.account_id.0, r.gmail_message_id.as_str());
+        let new_sighting =
+            seen_sightings.insert(pair) && new_sightings.contains(&(pair.0, pair.1.to_string()));
+        if !new_sighting {
+            // Seen again after Gmail reported it deleted: the message is back.
+            exec(
+                txn,
+                "UPDATE email_account_messages SET deleted_at = NULL \
+                 WHERE account_id = $1 AND gmail_message_id = $2 AND deleted_at IS NOT NULL",
+                vec![r.account_id.0.into(), r.gmail_message_id.as_str().into()],
+            )
+            .await?;
+        }
+        sightings.push(new_sighting);
+    }
+
+    // Links, then one pending proposal per (email, investor); the first
+    // request naming a pair is the one that created its proposal.
+    let mut p = Params::default();
+    let mut rows = Vec::new();
+    for (item, (email_id, _)) in batch.iter().zip(&emails) {
+        for link in item.links {
+            let id = p.bind(*email_id);
+            let values: Vec<Value> = vec![
                 link.investor_id.0.into(),
                 link.contact_id.map(|c| c.0).into(),
                 link.contact_id.map_or(0, |c| c.0).into(),
                 link.matched_address.as_str().into(),
-            ],
+            ];
+            rows.push(format!(
+                "({id}, {}, (SELECT sent_at FROM emails WHERE id = {id}))",
+                p.bind_all(values)
+            ));
+        }
+    }
+    if !rows.is_empty() {
+        exec(
+            txn,
+            &format!(
+                "INSERT INTO email_investor_links (email_id, investor_id, contact_id, \
+                 contact_key, matched_address, sent_at) VALUES {} \
+                 ON CONFLICT (email_id, investor_id, contact_key) DO NOTHING",
+                rows.join(", ")
+            ),
+            p.values,
         )
         .await?;
     }
-
-    let mut proposals_created = 0;
-    for link in first_link_per_investor(links) {
-        proposals_created += exec(
-            txn,
-            "INSERT INTO activity_proposals (email_id, investor_id, contact_id, status, created_at) \
-             VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (email_id, investor_id) DO NOTHING",
-            vec![
-                email_id.into(),
+    let mut p = Params::default();
+    let mut rows = Vec::new();
+    for (item, (email_id, _)) in batch.iter().zip(&emails) {
+        for link in first_link_per_investor(item.links) {
+            let values: Vec<Value> = vec![
+                (*email_id).into(),
                 link.investor_id.0.into(),
                 link.contact_id.map(|c| c.0).into(),
-                captured_at.clone(),
-            ],
+                sql::ts(item.request.captured_at),
+            ];
+            rows.push(format!("({}, 'pending')", p.bind_all(values)));
+        }
+    }
+    let mut new_proposals: HashSet<(i64, i64)> = HashSet::new();
+    if !rows.is_empty() {
+        for row in all(
+            txn,
+            &format!(
+                "INSERT INTO activity_proposals (email_id, investor_id, contact_id, created_at, \
+                 status) VALUES {} ON CONFLICT (email_id, investor_id) DO NOTHING \
+                 RETURNING email_id, investor_id",
+                rows.join(", ")
+            ),
+            p.values,
         )
-        .await? as u32;
+        .await?
+        {
+            new_proposals.insert((row.col("email_id")?, row.col("investor_id")?));
+        }
     }
 
-    Ok(CaptureOutcome {
-        email_id: EmailId(email_id),
-        new_email,
-        new_sighting,
-        proposals_created,
-    })
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for ((item, (email_id, new_email)), new_sighting) in batch.iter().zip(emails).zip(sightings) {
+        let proposals_created = first_link_per_investor(item.links)
+            .into_iter()
+            .filter(|link| new_proposals.remove(&(email_id, link.investor_id.0)))
+            .count() as u32;
+        outcomes.push(CaptureOutcome {
+            email_id: EmailId(email_id),
+            new_email,
+            new_sighting,
+            proposals_created,
+        });
+    }
+    Ok(outcomes)
 }
 
 pub(crate) async fn soft_delete_sighting(
