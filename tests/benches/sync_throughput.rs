@@ -18,8 +18,9 @@
 //!
 //! Environment: `BENCH_MESSAGES` (one mailbox, default 500),
 //! `BENCH_MAILBOXES` (default 20), `BENCH_MESSAGES_PER_MAILBOX` (default
-//! 200), `BENCH_REPLICAS` (default 3), `BENCH_ONLY` (a comma-separated
-//! subset of `one,many,replicas,idle`), `MAILROOM_BIN` (another binary),
+//! 200), `BENCH_REPLICAS` (default 3), `BENCH_REPLICAS_TIMEOUT_S` (default
+//! 600), `BENCH_ONLY` (a comma-separated subset of
+//! `one,many,replicas,idle`), `MAILROOM_BIN` (another binary),
 //! `MAILROOM_TEST_PG_URL` (the PostgreSQL server, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`). Figures of parts 2–4
 //! are `name: value unit` lines.
@@ -345,8 +346,9 @@ fn release_binary() -> PathBuf {
     path
 }
 
-/// How long the replicas get to capture everything.
-const REPLICAS_LIMIT: Duration = Duration::from_secs(600);
+/// How long the replicas get to capture everything, unless
+/// `BENCH_REPLICAS_TIMEOUT_S` says otherwise.
+const REPLICAS_LIMIT_S: usize = 600;
 /// The replicas' scheduler period.
 const REPLICA_SYNC_INTERVAL_S: &str = "2";
 
@@ -373,7 +375,9 @@ async fn run_replicas(count: usize, mailboxes: usize, per_mailbox: usize) {
     for _ in 0..count {
         services.push(Service::start(&env).await);
     }
-    let deadline = Instant::now() + REPLICAS_LIMIT;
+    let limit =
+        Duration::from_secs(env_number("BENCH_REPLICAS_TIMEOUT_S", REPLICAS_LIMIT_S) as u64);
+    let deadline = Instant::now() + limit;
     let mut stored = 0;
     while Instant::now() < deadline {
         stored = team
@@ -404,7 +408,7 @@ async fn run_replicas(count: usize, mailboxes: usize, per_mailbox: usize) {
     let fetched: Vec<u64> = services.iter().map(|s| fetched_in_log(&s.log())).collect();
     assert!(
         stored >= expected,
-        "{name}: only {stored} of {expected} messages captured within {REPLICAS_LIMIT:?}"
+        "{name}: only {stored} of {expected} messages captured within {limit:?}"
     );
     // Let the replicas go before the checks read the database.
     drop(services);
