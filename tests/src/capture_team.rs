@@ -6,6 +6,8 @@
 //! # Public API
 //! - [`CaptureTeam::start`] / [`CaptureTeam::start_with`]: the app, the fake
 //!   and the directory; mailboxes added over `POST /api/email/accounts`.
+//! - [`CaptureTeam::add_teammates`]: more members, each with a mailbox (for
+//!   the many-mailbox benchmark).
 //! - [`seed_mail`]: the standard mix of messages (a shared thread, the
 //!   `tests/fixtures/eml` messages, cold mail, a malformed message);
 //!   [`bulk_message`] for volume.
@@ -137,6 +139,28 @@ impl CaptureTeam {
         team.ann_box = team.add_mailbox(ANN).await;
         team.bob_box = team.add_mailbox(BOB).await;
         team
+    }
+
+    /// Adds `count` active members `teammate01@fund.com`, … to the fake
+    /// Google and the directory (through the store, as `mailroom directory
+    /// import` does) and a mailbox for each over the API; returns each
+    /// address with its mailbox id, in order.
+    pub async fn add_teammates(&self, count: usize) -> Vec<(String, i64)> {
+        let addresses: Vec<String> = (1..=count)
+            .map(|n| format!("teammate{n:02}@fund.com"))
+            .collect();
+        let users: Vec<(&str, mailroom_ports::records::Role, bool)> = addresses
+            .iter()
+            .map(|a| (a.as_str(), mailroom_ports::records::Role::Member, true))
+            .collect();
+        self.app.add_users(&users).await;
+        let mut out = Vec::with_capacity(count);
+        for address in addresses {
+            self.google.add_user(&address);
+            let id = self.add_mailbox(&address).await;
+            out.push((address, id));
+        }
+        out
     }
 
     async fn add_mailbox(&self, owner: &str) -> i64 {
@@ -634,7 +658,21 @@ pub fn seed_mail(google: &FakeGoogle) -> Seeded {
 
 /// Message `n` of a bulk load: from an Acme address every third message
 /// (matched), from strangers otherwise, dated `n` minutes after 2026-11-01.
+/// Its Message-ID (`bulk-<n>@example.net`) is the same in every mailbox, so
+/// the same `n` in two mailboxes is one email seen twice.
 pub fn bulk_message(n: usize, to: &str) -> NewMessage {
+    bulk_message_with_id(n, to, &format!("bulk-{n}@example.net"))
+}
+
+/// [`bulk_message`] with a Message-ID of its own per mailbox
+/// (`bulk-<n>.<local part of to>@example.net`): every mailbox holds
+/// distinct emails.
+pub fn distinct_bulk_message(n: usize, to: &str) -> NewMessage {
+    let local = to.split('@').next().unwrap_or(to);
+    bulk_message_with_id(n, to, &format!("bulk-{n}.{local}@example.net"))
+}
+
+fn bulk_message_with_id(n: usize, to: &str, message_id: &str) -> NewMessage {
     let from = if n.is_multiple_of(3) {
         format!("partner{n}@acme.com")
     } else {
@@ -642,7 +680,7 @@ pub fn bulk_message(n: usize, to: &str) -> NewMessage {
     };
     let date = Timestamp::from_second(1_793_491_200 + 60 * n as i64).expect("a timestamp");
     let raw = format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: Update {n}\r\nDate: {}\r\nMessage-ID: <bulk-{n}@example.net>\r\n\r\nBody of update {n}.\r\n",
+        "From: {from}\r\nTo: {to}\r\nSubject: Update {n}\r\nDate: {}\r\nMessage-ID: <{message_id}>\r\n\r\nBody of update {n}.\r\n",
         jiff::fmt::rfc2822::to_string(&date.to_zoned_datetime(jiff::tz::TimeZone::UTC))
             .expect("an RFC 2822 date"),
     );

@@ -19,7 +19,8 @@
 //!   Google's body, a 429 with `Retry-After`, or a hang of `config.hang`),
 //!   [`FakeGoogle::set_failure_rate`] (a seeded share of Gmail calls answering
 //!   429 or 500), [`FakeGoogle::set_rate_limit`] (per-user quota units per
-//!   second, 429 when exceeded), [`FakeGoogle::revoke_tokens`] and
+//!   second, 429 when exceeded; [`FakeGoogle::quota_rejections`] counts
+//!   those 429s), [`FakeGoogle::revoke_tokens`] and
 //!   [`FakeGoogle::reject_all_tokens`] (401s).
 //! - Clients: [`FakeGoogle::gmail_config`] (fast retries) and
 //!   [`FakeGoogle::token_provider`]; [`SettableClock`] for token-expiry tests.
@@ -280,6 +281,7 @@ impl FakeGoogle {
             faults: HashMap::new(),
             calls: HashMap::new(),
             usage: HashMap::new(),
+            quota_rejections: 0,
             assertions: Vec::new(),
             grants: Vec::new(),
             reject_all: false,
@@ -466,6 +468,12 @@ impl FakeGoogle {
         self.state.lock().calls.get(&endpoint).copied().unwrap_or(0)
     }
 
+    /// Gmail calls answered 429 because the per-user quota was spent (not
+    /// the injected faults of [`FakeGoogle::push_faults`] or the failure rate).
+    pub fn quota_rejections(&self) -> usize {
+        self.state.lock().quota_rejections
+    }
+
     pub fn drafts(&self, mailbox: &str) -> Vec<FakeDraft> {
         self.state.lock().mailbox(mailbox).drafts.clone()
     }
@@ -514,6 +522,8 @@ struct Inner {
     faults: HashMap<Endpoint, VecDeque<Fault>>,
     calls: HashMap<Endpoint, usize>,
     usage: HashMap<String, (u64, u32)>,
+    /// Gmail calls answered 429 because the user's quota was spent.
+    quota_rejections: usize,
     assertions: Vec<String>,
     grants: Vec<Grant>,
     failure_rate: f64,
@@ -615,6 +625,7 @@ impl Inner {
             *entry = (second, 0);
         }
         if entry.1 + units > limit {
+            self.quota_rejections += 1;
             return false;
         }
         entry.1 += units;
