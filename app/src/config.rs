@@ -156,6 +156,9 @@ pub struct Config {
     pub spark: Option<SparkSettings>,
     pub sync_interval: Duration,
     pub sync_backfill_days: u32,
+    /// `SYNC_MAILBOX_CONCURRENCY`: mailboxes one replica syncs at once.
+    /// Gmail's quota is per mailbox, so 20 at once is 20 times one.
+    pub sync_mailbox_concurrency: usize,
     /// `MAILROOM_AUDIT_INTERVAL_S`: how old a mailbox's last completeness
     /// audit may get before the scheduled audit runs it again.
     pub audit_interval: Duration,
@@ -331,6 +334,10 @@ impl Config {
         let sync_interval = Duration::from_secs(positive(&get, "SYNC_INTERVAL_S", 300)?);
         let sync_backfill_days = u32::try_from(positive(&get, "SYNC_BACKFILL_DAYS", 30)?)
             .map_err(|_| bad("SYNC_BACKFILL_DAYS", "too large"))?;
+        let sync_mailbox_concurrency = match positive(&get, "SYNC_MAILBOX_CONCURRENCY", 20)? {
+            n @ 1..=200 => n as usize,
+            _ => return Err(bad("SYNC_MAILBOX_CONCURRENCY", "expected 1 to 200")),
+        };
         let audit_interval =
             Duration::from_secs(positive(&get, "MAILROOM_AUDIT_INTERVAL_S", 86_400)?);
 
@@ -375,6 +382,7 @@ impl Config {
             spark,
             sync_interval,
             sync_backfill_days,
+            sync_mailbox_concurrency,
             audit_interval,
             outbox_dir,
             log_format,
@@ -476,6 +484,7 @@ mod tests {
         assert_eq!(c.sync_interval, Duration::from_secs(300));
         assert_eq!(c.audit_interval, Duration::from_secs(86_400));
         assert_eq!(c.sync_backfill_days, 30);
+        assert_eq!(c.sync_mailbox_concurrency, 20);
     }
 
     #[test]
@@ -488,6 +497,8 @@ mod tests {
             ("MAILROOM_BIND", "nowhere"),
             ("CRM_JWT_SECRET", "short"),
             ("SYNC_INTERVAL_S", "0"),
+            ("SYNC_MAILBOX_CONCURRENCY", "0"),
+            ("SYNC_MAILBOX_CONCURRENCY", "201"),
             ("SMTP_PORT", "0"),
             ("SMTP_PORT", "70000"),
             ("MAILROOM_BIND", "127.0.0.1:0"),

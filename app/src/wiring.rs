@@ -315,7 +315,7 @@ pub async fn build_with_store(
                     backfill_days: config.sync_backfill_days,
                     internal_domains: config.internal_domains.clone(),
                     fetch_concurrency: 4,
-                    account_concurrency: 2,
+                    account_concurrency: config.sync_mailbox_concurrency,
                     holder: holder.clone(),
                     lease: Duration::from_secs(900),
                     retry: RetryPolicy::default(),
