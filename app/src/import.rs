@@ -436,7 +436,8 @@ impl Importer {
     }
 
     /// Applies `f` to every item on `workers` blocking threads, keeping
-    /// the order.
+    /// the order. Each thread takes the next item when it is free, so a few
+    /// large messages do not leave the other threads idle at the end.
     async fn parallel<T, U, F>(&self, items: Vec<T>, f: F) -> Result<Vec<U>, ImportError>
     where
         T: Send + 'static,
@@ -446,26 +447,34 @@ impl Importer {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        let count = items.len();
         let f = Arc::new(f);
-        let per_worker = items.len().div_ceil(self.workers.max(1));
-        let mut chunks = Vec::new();
-        let mut items = items.into_iter().peekable();
-        while items.peek().is_some() {
-            chunks.push(items.by_ref().take(per_worker).collect::<Vec<T>>());
-        }
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                let f = f.clone();
-                tokio::task::spawn_blocking(move || chunk.into_iter().map(|t| f(t)).collect())
+        let queue = Arc::new(std::sync::Mutex::new(items.into_iter().enumerate()));
+        let handles: Vec<_> = (0..self.workers.clamp(1, count))
+            .map(|_| {
+                let (f, queue) = (f.clone(), queue.clone());
+                tokio::task::spawn_blocking(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        // A poisoned lock means another worker panicked; its
+                        // join error is reported below.
+                        let next = match queue.lock() {
+                            Ok(mut items) => items.next(),
+                            Err(_) => None,
+                        };
+                        let Some((at, item)) = next else { break };
+                        done.push((at, f(item)));
+                    }
+                    done
+                })
             })
             .collect();
-        let mut out = Vec::new();
+        let mut out: Vec<(usize, U)> = Vec::with_capacity(count);
         for handle in handles {
-            let part: Vec<U> = handle.await?;
-            out.extend(part);
+            out.extend(handle.await?);
         }
-        Ok(out)
+        out.sort_by_key(|(at, _)| *at);
+        Ok(out.into_iter().map(|(_, u)| u).collect())
     }
 }
 
