@@ -23,6 +23,7 @@ on_both_databases!(
     capture_linking_an_unknown_investor_is_invalid_and_stores_nothing,
     a_batch_stores_what_captures_one_by_one_would,
     a_batch_with_one_bad_capture_stores_nothing,
+    a_batch_larger_than_one_statement_keeps_the_one_by_one_outcomes,
 );
 
 async fn count(store: &SeaStore, sql: &str) -> i64 {
@@ -534,5 +535,72 @@ async fn a_batch_with_one_bad_capture_stores_nothing(db: &TestDb) {
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM activity_proposals").await,
         0
+    );
+}
+
+/// A batch is written a few dozen rows per statement; one email seen under
+/// 40 message ids spans two statements and is still one email, made by the
+/// first request, with one proposal.
+async fn a_batch_larger_than_one_statement_keeps_the_one_by_one_outcomes(db: &TestDb) {
+    let store = db.store().await;
+    let team = seed::team(&store).await;
+    let matched = Msg::new(
+        "m1@acme.com",
+        "lee@acme.com",
+        &["ann@fund.com"],
+        "2025-06-01T09:00:00Z",
+    )
+    .link(ACME, Some(LEE), "lee@acme.com");
+    let mut requests: Vec<_> = (0..40)
+        .map(|n| matched.seen_by(team.ann_box, &format!("g{n}"), false))
+        .collect();
+    for n in 0..30 {
+        let other = Msg::new(
+            &format!("other{n}@x.com"),
+            "someone@x.com",
+            &["ann@fund.com"],
+            "2025-06-02T09:00:00Z",
+        );
+        requests.insert(n * 2, other.seen_by(team.ann_box, &format!("o{n}"), false));
+    }
+
+    let outcomes = store.capture_many(requests.clone()).await.unwrap();
+
+    assert_eq!(outcomes.len(), 70);
+    let of_m1: Vec<&CaptureOutcome> = requests
+        .iter()
+        .zip(&outcomes)
+        .filter(|(r, _)| r.gmail_message_id.starts_with('g'))
+        .map(|(_, o)| o)
+        .collect();
+    assert_eq!(of_m1.len(), 40);
+    assert!(
+        of_m1[0].new_email && of_m1[0].proposals_created == 1,
+        "{:?}",
+        of_m1[0]
+    );
+    for later in &of_m1[1..] {
+        assert_eq!(later.email_id, of_m1[0].email_id);
+        assert!(
+            !later.new_email && later.new_sighting && later.proposals_created == 0,
+            "{later:?}"
+        );
+    }
+    assert!(outcomes.iter().all(|o| o.new_sighting));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM emails").await, 31);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM email_account_messages").await,
+        70
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM activity_proposals").await,
+        1
+    );
+    // The same batch again stores nothing new.
+    let again = store.capture_many(requests).await.unwrap();
+    assert!(
+        again
+            .iter()
+            .all(|o| !o.new_email && !o.new_sighting && o.proposals_created == 0)
     );
 }
