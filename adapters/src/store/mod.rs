@@ -78,6 +78,9 @@ impl SeaStore {
     /// `Unavailable` when the database cannot be reached; the message never
     /// carries the URL (it may hold a password).
     pub async fn connect(url: &str) -> Result<SeaStore, StoreError> {
+        /// The part of a SQLite file read through a memory map (address
+        /// space, not memory: the kernel's page cache backs it).
+        const SQLITE_MMAP_BYTES: u64 = 1 << 30;
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .sqlx_logging(false)
@@ -100,6 +103,10 @@ impl SeaStore {
                         // milliseconds with ANALYZE at 100,000 emails).
                         .analysis_limit(ANALYSIS_LIMIT)
                         .optimize_on_close(true, ANALYSIS_LIMIT)
+                        // Pages are read through a shared memory map instead
+                        // of a read call each into every connection's own
+                        // cache.
+                        .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
                 });
         } else {
             // A prepared statement switches to a generic plan after five runs
