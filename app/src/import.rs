@@ -170,13 +170,20 @@ pub async fn import_messages(
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
     let mut importer = Importer::start(store, parser, clock, mailbox, options).await?;
-    let batch = options.batch.max(1);
-    let mut messages = messages.into_iter().peekable();
-    while messages.peek().is_some() {
-        let chunk: Vec<Vec<u8>> = messages.by_ref().take(batch).collect();
+    for chunk in in_chunks(messages, options.batch) {
         importer.run_batch(chunk).await?;
     }
     importer.finish(started).await
+}
+
+/// `items` split, in order, into owned chunks of at most `size` (at least 1).
+fn in_chunks<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
+    let mut chunks = Vec::new();
+    let mut items = items.into_iter().peekable();
+    while items.peek().is_some() {
+        chunks.push(items.by_ref().take(size.max(1)).collect());
+    }
+    chunks
 }
 
 /// The sighting id of an imported message: stable for the same bytes.
@@ -391,17 +398,13 @@ impl Importer {
         let account_id = self.account.id;
         let now = self.clock.now();
         let (per_txn, concurrency) = (
-            self.options.store_batch.max(1),
+            self.options.store_batch,
             self.options.store_concurrency.max(1),
         );
         self.writing = Some(tokio::spawn(async move {
             // A transaction of `store_batch` captures at a time,
             // `store_concurrency` transactions at once.
-            let mut batches = Vec::new();
-            let mut parsed = parsed.into_iter().peekable();
-            while parsed.peek().is_some() {
-                batches.push(parsed.by_ref().take(per_txn).collect::<Vec<_>>());
-            }
+            let batches = in_chunks(parsed, per_txn);
             let (store, matcher) = (store.as_ref(), matcher.as_ref());
             let outcomes: Vec<Vec<Captured>> = stream::iter(batches)
                 .map(|batch| capture_parsed_many(store, account_id, batch, matcher, now))

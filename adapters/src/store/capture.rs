@@ -216,7 +216,6 @@ async fn capture_chunk(
         .zip(&emails)
         .map(|(item, (email_id, _))| {
             let r = item.request;
-            let id = p.bind(*email_id);
             let values: Vec<Value> = vec![
                 r.account_id.0.into(),
                 r.gmail_message_id.as_str().into(),
@@ -225,10 +224,7 @@ async fn capture_chunk(
                 r.is_sent.into(),
                 sql::ts(r.captured_at),
             ];
-            Ok(format!(
-                "({id}, {}, (SELECT sent_at FROM emails WHERE id = {id}))",
-                p.bind_all(values)
-            ))
+            Ok(email_row(&mut p, *email_id, values))
         })
         .collect::<Result<_, StoreError>>()?;
     let new_sightings: HashSet<(i64, String)> = all(
@@ -272,17 +268,13 @@ async fn capture_chunk(
     let mut rows = Vec::new();
     for (item, (email_id, _)) in batch.iter().zip(&emails) {
         for link in item.links {
-            let id = p.bind(*email_id);
             let values: Vec<Value> = vec![
                 link.investor_id.0.into(),
                 link.contact_id.map(|c| c.0).into(),
                 link.contact_id.map_or(0, |c| c.0).into(),
                 link.matched_address.as_str().into(),
             ];
-            rows.push(format!(
-                "({id}, {}, (SELECT sent_at FROM emails WHERE id = {id}))",
-                p.bind_all(values)
-            ));
+            rows.push(email_row(&mut p, *email_id, values));
         }
     }
     if !rows.is_empty() {
@@ -343,6 +335,16 @@ async fn capture_chunk(
         });
     }
     Ok(outcomes)
+}
+
+/// One `VALUES` row of a table keyed by email that also keeps the email's
+/// send time: `(email_id, values…, the email's sent_at)`.
+fn email_row(p: &mut Params, email_id: i64, values: Vec<Value>) -> String {
+    let id = p.bind(email_id);
+    format!(
+        "({id}, {}, (SELECT sent_at FROM emails WHERE id = {id}))",
+        p.bind_all(values)
+    )
 }
 
 pub(crate) async fn soft_delete_sighting(
