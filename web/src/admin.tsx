@@ -18,7 +18,7 @@ import {
   updateEmailAccount,
 } from '@mailroom/client';
 import type { Account, Policy, PolicyChange, Proposal, SyncReport } from './types';
-import { call } from './api';
+import { call, callAll } from './api';
 import { AdminOnly, LoadMore, Show, useAction, useLoad, useMe, usePaged, when } from './ui';
 
 type Decided = 'approved' | 'rejected';
@@ -189,7 +189,7 @@ export function Mailboxes() {
 }
 
 function MailboxList() {
-  const [list, reload] = useLoad(() => call(listEmailAccounts()), []);
+  const [list, reload] = useLoad(() => callAll((cursor) => listEmailAccounts({ query: { limit: 200, cursor } })), []);
   const act = useAction();
   const [user, setUser] = useState('');
   const [addr, setAddr] = useState('');

@@ -62,6 +62,21 @@ export async function call<T>(p: Promise<Result<T>>): Promise<T> {
   return r.data as T;
 }
 
+type Paged<T> = { items: T[]; next_cursor?: string | null };
+
+/** Every page of a list, read by cursor to its end (for the lists of the
+ * team's or the directory's size: mailboxes, investors). */
+export async function callAll<T>(page: (cursor: string | undefined) => Promise<Result<Paged<T>>>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const p = await call(page(cursor));
+    items.push(...p.items);
+    cursor = p.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+  return items;
+}
+
 export function describe(e: unknown): string {
   if (e instanceof ApiFailure) {
     if (e.status === 403) return 'This is for admins only. Your account can see its own proposals and drafts.';

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { createDraft, getEmailActivity, listActivityInvestors, listEmailAccounts, listEmailActivity } from '@mailroom/client';
 import type { ListEmailActivityData } from '@mailroom/client';
 import type { DraftCreated, EmailDetail as Email } from './types';
-import { call } from './api';
+import { call, callAll } from './api';
 import { AdminOnly, ErrorBox, LoadMore, Show, useLoad, useMe, usePaged, when } from './ui';
 
 type Filters = { investor: string; mailbox: string; direction: string; q: string; since: string; until: string };
@@ -36,8 +36,11 @@ export function Communications({ openEmail }: { openEmail: (id: number) => void 
 function Search({ openEmail }: { openEmail: (id: number) => void }) {
   const [draft, setDraft] = useState<Filters>(empty);
   const [filters, setFilters] = useState<Filters>(empty);
-  const [investors] = useLoad(() => call(listActivityInvestors()), []);
-  const [mailboxes] = useLoad(() => call(listEmailAccounts()), []);
+  const [investors] = useLoad(
+    async () => (await callAll((cursor) => listActivityInvestors({ query: { limit: 200, cursor } }))).sort((a, b) => a.name.localeCompare(b.name)),
+    [],
+  );
+  const [mailboxes] = useLoad(() => callAll((cursor) => listEmailAccounts({ query: { limit: 200, cursor } })), []);
   const list = usePaged((cursor) => call(listEmailActivity({ query: query(filters, cursor) })), [JSON.stringify(filters)]);
   const badDates = draft.since !== '' && draft.until !== '' && draft.until < draft.since;
   const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });

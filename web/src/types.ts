@@ -15,7 +15,7 @@ import type {
 export type Me = GetMeResponse;
 export type EmailDetail = GetEmailActivityResponse;
 export type DraftCreated = CreateDraftResponse;
-export type Account = ListEmailAccountsResponse[number];
+export type Account = ListEmailAccountsResponse['items'][number];
 export type Proposal = ListProposalsResponse['items'][number];
 export type SyncReport = SyncEmailAccountResponse;
 export type Policy = GetDigestPolicyResponse;

@@ -51,6 +51,15 @@ pub struct AccountEntry {
     pub audit: Option<AccountAudit>,
 }
 
+/// A page of mailboxes.
+#[derive(Debug, Object)]
+pub struct AccountList {
+    pub items: Vec<AccountEntry>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
 /// A mailbox's last completeness audit figure.
 #[derive(Debug, Object)]
 pub struct AccountAudit {
@@ -189,7 +198,8 @@ fn sync_result(r: SyncReport) -> SyncResult {
 
 #[OpenApi(tag = "Tag::Mailboxes")]
 impl AccountsApi {
-    /// Every captured mailbox with its sync state.
+    /// The captured mailboxes with their sync state, in the order they were
+    /// added.
     #[oai(
         path = "/api/email/accounts",
         method = "get",
@@ -199,16 +209,28 @@ impl AccountsApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> ApiResult<Json<Vec<AccountEntry>>, { on::ADMIN }> {
+        /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<AccountList>, { on::ADMIN | on::QUERY }> {
         auth.admin()?;
-        let mut entries = Vec::new();
-        for account in state.store.list_accounts().await? {
+        let (accounts, next_cursor) = paging::page_by_id(
+            List::Accounts,
+            state.store.list_accounts().await?,
+            |a| a.id.0,
+            limit.0,
+            cursor.0.as_deref(),
+        )?;
+        let mut items = Vec::with_capacity(accounts.len());
+        for account in accounts {
             let figure = state.trust.last_audit(account.id).await?;
             let mut e = entry(account);
             e.audit = figure.map(account_audit);
-            entries.push(e);
+            items.push(e);
         }
-        Ok(Json(entries))
+        Ok(Json(AccountList { items, next_cursor }))
     }
 
     /// Adds a mailbox to capture.

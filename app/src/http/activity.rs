@@ -74,6 +74,15 @@ pub struct InvestorOption {
     pub name: String,
 }
 
+/// A page of dropdown investors.
+#[derive(Debug, Object)]
+pub struct InvestorOptionList {
+    pub items: Vec<InvestorOption>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
 /// The longest free-text search accepted; longer is refused with 422.
 const MAX_Q_CHARS: usize = 500;
 
@@ -203,7 +212,9 @@ impl ActivityApi {
         }))
     }
 
-    /// Investors for the filter dropdown (graveyard and deleted ones hidden).
+    /// Investors for the filter dropdown (graveyard and deleted ones hidden),
+    /// in the order they were added: a dropdown reads every page and sorts
+    /// by name.
     #[oai(
         path = "/api/email/activity/investors",
         method = "get",
@@ -213,17 +224,30 @@ impl ActivityApi {
         &self,
         state: Data<&AppState>,
         auth: BearerAuth,
-    ) -> ApiResult<Json<Vec<InvestorOption>>, { on::ADMIN }> {
+        /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<InvestorOptionList>, { on::ADMIN | on::QUERY }> {
         auth.admin()?;
-        let list = state.store.dropdown_investors().await?;
-        Ok(Json(
-            list.into_iter()
+        let (investors, next_cursor) = paging::page_by_id(
+            List::Investors,
+            state.store.dropdown_investors().await?,
+            |i| i.id.0,
+            limit.0,
+            cursor.0.as_deref(),
+        )?;
+        Ok(Json(InvestorOptionList {
+            items: investors
+                .into_iter()
                 .map(|i| InvestorOption {
                     id: i.id.0,
                     name: i.name,
                 })
                 .collect(),
-        ))
+            next_cursor,
+        }))
     }
 
     /// One investor-linked, live email in full: headers, body, attachment

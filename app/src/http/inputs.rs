@@ -56,14 +56,26 @@ const CURSORS: &[(&str, &str)] = &[
     ("listDigestSends", "digest_sends"),
     ("listEmailAccountErrors", "capture_errors"),
     ("listDrafts", "drafts"),
+    ("listEmailAccounts", "accounts"),
+    ("listActivityInvestors", "investors"),
+    ("listNeverLog", "never_log"),
+    ("listJobs", "jobs"),
 ];
 
-/// The pattern of a cursor of `list`: `<list>:<microseconds>:<id>`,
-/// hex-encoded, with the bounds under which it decodes.
+/// The pattern of a cursor of `list`, hex-encoded, with the bounds under
+/// which it decodes: `<list>:<microseconds>:<id>` for lists by time,
+/// `<list>:<id>` for lists by id.
 fn cursor_pattern(list: &str) -> String {
     let tag: String = list.bytes().map(|b| format!("{b:02x}")).collect();
-    format!("^{tag}3a(?:2d)?(?:3[0-9]){{1,16}}3a(?:3[0-9]){{1,18}}$")
+    if ID_ORDERED.contains(&list) {
+        format!("^{tag}3a(?:2d)?(?:3[0-9]){{1,18}}$")
+    } else {
+        format!("^{tag}3a(?:2d)?(?:3[0-9]){{1,16}}3a(?:3[0-9]){{1,18}}$")
+    }
 }
+
+/// The lists ordered by id rather than by time.
+const ID_ORDERED: &[&str] = &["accounts", "investors", "never_log", "jobs"];
 
 /// Applies the rules of the module documentation to `doc`.
 pub fn describe_inputs(doc: &mut Value) {

@@ -3,11 +3,13 @@
 
 use mailroom_ports::trust::{Job, JobKind, JobState};
 use poem::web::Data;
+use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi, Tags};
 
 use crate::http::auth::AdminAuth;
 use crate::http::error::{ApiResult, on};
+use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::state::AppState;
 
@@ -65,6 +67,22 @@ pub struct JobBody {
     pub limitation: Option<String>,
 }
 
+/// A page of jobs.
+#[derive(Debug, Object)]
+pub struct JobList {
+    pub items: Vec<JobBody>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
+
+/// A job kind's place in the list (jobs have one row per kind, no id).
+fn kind_position(kind: JobKind) -> i64 {
+    match kind {
+        JobKind::Rematch => 1,
+    }
+}
+
 /// Why a re-match cannot complete everything here, if it cannot.
 fn limitation(state: &AppState) -> Option<String> {
     let fetches = state.rematch.as_ref().is_some_and(|r| r.fetches_content());
@@ -101,21 +119,29 @@ pub(crate) fn job_body(job: Job, state: &AppState) -> JobBody {
 
 #[OpenApi(tag = "Tag::Jobs")]
 impl JobsApi {
-    /// Every background job that was ever requested, with its progress.
+    /// Every background job that was ever requested, with its progress
+    /// (one per kind: a new request restarts the kind's run).
     #[oai(path = "/api/admin/jobs", method = "get", operation_id = "listJobs")]
     async fn list(
         &self,
         state: Data<&AppState>,
         _admin: AdminAuth,
-    ) -> ApiResult<Json<Vec<JobBody>>, { on::ADMIN }> {
-        Ok(Json(
-            state
-                .trust
-                .list_jobs()
-                .await?
-                .into_iter()
-                .map(|job| job_body(job, &state))
-                .collect(),
-        ))
+        /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<JobList>, { on::ADMIN | on::QUERY }> {
+        let (jobs, next_cursor) = paging::page_by_id(
+            List::Jobs,
+            state.trust.list_jobs().await?,
+            |job| kind_position(job.kind),
+            limit.0,
+            cursor.0.as_deref(),
+        )?;
+        Ok(Json(JobList {
+            items: jobs.into_iter().map(|job| job_body(job, &state)).collect(),
+            next_cursor,
+        }))
     }
 }

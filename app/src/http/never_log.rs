@@ -5,13 +5,14 @@
 use mailroom_domain::trust::remove_never_log;
 use mailroom_ports::trust::{NeverLogEntry, NeverLogTarget, PurgeOutcome};
 use poem::web::Data;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::http::auth::AdminAuth;
 use crate::http::error::{ApiError, ApiResult, ErrorCode, on};
 use crate::http::jobs::{JobBody, job_body};
+use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::http::types::Text;
 use crate::state::AppState;
@@ -40,6 +41,15 @@ pub struct NeverLogEntryBody {
     /// The normalised address or domain.
     pub value: String,
     pub created_at: ApiTimestamp,
+}
+
+/// A page of never-log entries.
+#[derive(Debug, Object)]
+pub struct NeverLogList {
+    pub items: Vec<NeverLogEntryBody>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
 }
 
 /// A new never-log entry.
@@ -112,7 +122,7 @@ fn purged(p: PurgeOutcome) -> NeverLogPurge {
 
 #[OpenApi(tag = "Tag::NeverLog")]
 impl NeverLogApi {
-    /// The never-log list, by value.
+    /// The never-log list, in the order the entries were added.
     #[oai(
         path = "/api/admin/never-log",
         method = "get",
@@ -122,16 +132,23 @@ impl NeverLogApi {
         &self,
         state: Data<&AppState>,
         _admin: AdminAuth,
-    ) -> ApiResult<Json<Vec<NeverLogEntryBody>>, { on::ADMIN }> {
-        Ok(Json(
-            state
-                .trust
-                .never_log_entries()
-                .await?
-                .into_iter()
-                .map(entry)
-                .collect(),
-        ))
+        /// 1–200, default 50.
+        #[oai(validator(minimum(value = "1"), maximum(value = "200")))]
+        limit: Query<Option<u32>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<Json<NeverLogList>, { on::ADMIN | on::QUERY }> {
+        let (entries, next_cursor) = paging::page_by_id(
+            List::NeverLog,
+            state.trust.never_log_entries().await?,
+            |e| e.id,
+            limit.0,
+            cursor.0.as_deref(),
+        )?;
+        Ok(Json(NeverLogList {
+            items: entries.into_iter().map(entry).collect(),
+            next_cursor,
+        }))
     }
 
     /// Adds an address or domain: the content already stored for its mail

@@ -1,6 +1,10 @@
 //! The one cursor scheme of every paged list: `limit` (1–200, default 50),
 //! an opaque `cursor` taken from the previous page's `next_cursor`, keyset
-//! pages newest first.
+//! pages. Lists of what happened (activity, proposals, sends, errors,
+//! drafts) go newest first by a time, ties broken by id; lists of what is
+//! set up (mailboxes, investors, never-log entries, jobs) go by id, oldest
+//! first. Those are bounded by the team's and the directory's size, so the
+//! store reads them whole and [`page_by_id`] cuts the page.
 //!
 //! A cursor names the list it came from, so one list's cursor handed to
 //! another is refused like any other garbage (400), never misread.
@@ -22,6 +26,10 @@ pub enum List {
     DigestSends,
     CaptureErrors,
     Drafts,
+    Accounts,
+    Investors,
+    NeverLog,
+    Jobs,
 }
 
 impl List {
@@ -32,6 +40,10 @@ impl List {
             List::DigestSends => "digest_sends",
             List::CaptureErrors => "capture_errors",
             List::Drafts => "drafts",
+            List::Accounts => "accounts",
+            List::Investors => "investors",
+            List::NeverLog => "never_log",
+            List::Jobs => "jobs",
         }
     }
 }
@@ -46,14 +58,50 @@ pub fn page_request(
     limit: Option<u32>,
     cursor: Option<&str>,
 ) -> Result<PageRequest, ApiError> {
+    let limit = checked_limit(limit)?;
+    let after = cursor.map(|c| decode(list, c)).transpose()?;
+    Ok(PageRequest { limit, after })
+}
+
+fn checked_limit(limit: Option<u32>) -> Result<u32, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::bad_request(format!(
             "limit must be from 1 to {MAX_LIMIT}"
         )));
     }
-    let after = cursor.map(|c| decode(list, c)).transpose()?;
-    Ok(PageRequest { limit, after })
+    Ok(limit)
+}
+
+/// One page of a list ordered by id (`id` gives an item's), read whole:
+/// the items after the cursor's id, at most `limit`, and the `next_cursor`
+/// (`None` on the last page).
+///
+/// # Errors
+/// As [`page_request`].
+pub fn page_by_id<T>(
+    list: List,
+    mut items: Vec<T>,
+    id: impl Fn(&T) -> i64,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<(Vec<T>, Option<String>), ApiError> {
+    let limit = checked_limit(limit)? as usize;
+    let after = cursor.map(|c| decode_id(list, c)).transpose()?;
+    items.sort_by_key(|item| id(item));
+    if let Some(after) = after {
+        items.retain(|item| id(item) > after);
+    }
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = more
+        .then(|| {
+            items
+                .last()
+                .map(|last| hex(&format!("{}:{}", list.tag(), id(last))))
+        })
+        .flatten();
+    Ok((items, next))
 }
 
 /// The `next_cursor` to answer with: `None` on the last page.
@@ -63,14 +111,26 @@ pub fn next_cursor(list: List, next: Option<Keyset>) -> Option<String> {
 
 /// `<list>:<microseconds>:<id>`, hex-encoded so clients treat it as opaque.
 fn encode(list: List, k: Keyset) -> String {
-    let plain = format!("{}:{}:{}", list.tag(), k.at.as_microsecond(), k.id);
+    hex(&format!(
+        "{}:{}:{}",
+        list.tag(),
+        k.at.as_microsecond(),
+        k.id
+    ))
+}
+
+fn hex(plain: &str) -> String {
     plain.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode(list: List, cursor: &str) -> Result<Keyset, ApiError> {
-    let bad = || ApiError::bad_request("cursor is not one this list returned");
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request("cursor is not one this list returned")
+}
+
+/// The plain text of a hex-encoded cursor.
+fn unhex(cursor: &str) -> Result<String, ApiError> {
     if !cursor.len().is_multiple_of(2) || cursor.len() > 200 {
-        return Err(bad());
+        return Err(bad_cursor());
     }
     let bytes = (0..cursor.len())
         .step_by(2)
@@ -80,8 +140,23 @@ fn decode(list: List, cursor: &str) -> Result<Keyset, ApiError> {
                 .and_then(|pair| u8::from_str_radix(pair, 16).ok())
         })
         .collect::<Option<Vec<u8>>>()
-        .ok_or_else(bad)?;
-    let plain = String::from_utf8(bytes).map_err(|_| bad())?;
+        .ok_or_else(bad_cursor)?;
+    String::from_utf8(bytes).map_err(|_| bad_cursor())
+}
+
+/// The id in a `<list>:<id>` cursor.
+fn decode_id(list: List, cursor: &str) -> Result<i64, ApiError> {
+    let plain = unhex(cursor)?;
+    let (tag, id) = plain.split_once(':').ok_or_else(bad_cursor)?;
+    if tag != list.tag() {
+        return Err(bad_cursor());
+    }
+    id.parse().map_err(|_| bad_cursor())
+}
+
+fn decode(list: List, cursor: &str) -> Result<Keyset, ApiError> {
+    let bad = bad_cursor;
+    let plain = unhex(cursor)?;
     let mut parts = plain.split(':');
     let (Some(tag), Some(micros), Some(id), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -132,6 +207,48 @@ mod tests {
         ] {
             assert!(
                 page_request(List::Drafts, None, Some(cursor)).is_err(),
+                "{cursor}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_id_ordered_list_pages_to_its_end_without_gaps_or_repeats() {
+        let items: Vec<i64> = vec![9, 3, 7, 1, 5];
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = page_by_id(
+                List::Jobs,
+                items.clone(),
+                |i| *i,
+                Some(2),
+                cursor.as_deref(),
+            )
+            .unwrap();
+            assert!(page.len() <= 2);
+            seen.extend(page);
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, vec![1, 3, 5, 7, 9]);
+        // A last page exactly full says there is no next one.
+        let (page, next) = page_by_id(List::Jobs, items.clone(), |i| *i, Some(5), None).unwrap();
+        assert_eq!((page.len(), next), (5, None));
+        // Another list's cursor, a time list's cursor and garbage are refused.
+        let (_, investors) =
+            page_by_id(List::Investors, items.clone(), |i| *i, Some(1), None).unwrap();
+        let time = next_cursor(List::Activity, Some(keyset())).unwrap();
+        for cursor in [
+            investors.unwrap(),
+            time,
+            "6a6f62733a78".to_string(),
+            "zz".to_string(),
+        ] {
+            assert!(
+                page_by_id(List::Jobs, items.clone(), |i| *i, None, Some(&cursor)).is_err(),
                 "{cursor}"
             );
         }

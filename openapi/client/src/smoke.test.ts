@@ -212,7 +212,14 @@ test('mailboxes are added, listed and switched', async () => {
   const again = await sdk.createEmailAccount({ ...as(admin), body: { user_email: 'ann@fund.com', email_address: 'ann@fund.com' } });
   assert.equal(again.response?.status, 409);
   const list = await sdk.listEmailAccounts(as(admin));
-  assert.equal(list.data?.length, 2);
+  assert.deepEqual(list.data?.items.map((a) => a.email_address), ['ann@fund.com', 'bob@fund.com']);
+  assert.equal(list.data?.next_cursor, null);
+  // Lists by id page like lists by time: one at a time to the end, in order.
+  const first = await sdk.listEmailAccounts({ ...as(admin), query: { limit: 1 } });
+  assert.deepEqual(first.data?.items.map((a) => a.email_address), ['ann@fund.com']);
+  const second = await sdk.listEmailAccounts({ ...as(admin), query: { limit: 1, cursor: first.data!.next_cursor! } });
+  assert.deepEqual(second.data?.items.map((a) => a.email_address), ['bob@fund.com']);
+  assert.equal(second.data?.next_cursor, null);
   const off = await sdk.updateEmailAccount({ ...as(admin), path: { id: state.accounts['bob@fund.com'] }, body: { enabled: false } });
   assert.equal(off.data?.enabled, false);
   const on = await sdk.updateEmailAccount({ ...as(admin), path: { id: state.accounts['bob@fund.com'] }, body: { enabled: true } });
@@ -267,7 +274,8 @@ test('activity pages to the end by cursor, without repeats, as one big page does
   const future = await sdk.listEmailActivity({ ...as(admin), query: { since: '2999-01-01T00:00:00Z' } });
   assert.deepEqual(future.data?.items, []);
   const investors = await sdk.listActivityInvestors(as(admin));
-  assert.ok(investors.data!.length > 0);
+  assert.ok(investors.data!.items.length > 0);
+  assert.equal(investors.data!.next_cursor, null);
   const member403 = await sdk.listEmailActivity(as(member));
   assert.equal(member403.response?.status, 403);
 });
@@ -381,14 +389,14 @@ test('the never-log list: added, refused twice, listed, removed; the removal ask
   const bad = await raw('POST', '/api/admin/never-log', admin, { value: 'not an address' });
   assert.equal(bad.status, 422);
   const list = await sdk.listNeverLog(as(admin));
-  assert.deepEqual(list.data?.map((e) => e.value), ['partner@home.example']);
+  assert.deepEqual(list.data?.items.map((e) => e.value), ['partner@home.example']);
   assert.equal((await sdk.listNeverLog(as(member))).response?.status, 403);
   const id = added.data!.entry.id;
   assert.equal((await sdk.removeNeverLog({ ...as(admin), path: { id } })).response?.status, 200);
   assert.equal((await sdk.removeNeverLog({ ...as(admin), path: { id } })).response?.status, 404);
   const jobs = await sdk.listJobs(as(admin));
   assert.equal(jobs.response?.status, 200);
-  assert.ok(jobs.data?.some((j) => j.kind === 'rematch'), JSON.stringify(jobs.data));
+  assert.ok(jobs.data?.items.some((j) => j.kind === 'rematch'), JSON.stringify(jobs.data));
 });
 
 test('the audit counts Gmail against the sightings; imported mail is neither extra nor repaired away', async () => {

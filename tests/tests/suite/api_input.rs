@@ -214,7 +214,7 @@ async fn the_directory_upsert_is_idempotent() {
         .unwrap();
     assert_eq!(
         dropdown,
-        json!([{"id": 1, "name": "Acme LP"}]),
+        json!({"items": [{"id": 1, "name": "Acme LP"}], "next_cursor": null}),
         "graveyard investors stay out of the dropdown"
     );
 }

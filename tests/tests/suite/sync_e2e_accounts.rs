@@ -14,7 +14,10 @@ use serde_json::{Value, json};
 async fn accounts(team: &CaptureTeam) -> (String, Vec<Value>) {
     let (status, body) = team.get(ANN, "/api/email/accounts").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    (body.to_string(), body.as_array().expect("a list").clone())
+    (
+        body.to_string(),
+        body["items"].as_array().expect("a list").clone(),
+    )
 }
 
 fn find<'a>(list: &'a [Value], address: &str) -> &'a Value {

@@ -202,7 +202,7 @@ async fn first_sync_captures_every_message_once(backend: Backend) {
     );
     let (status, accounts) = team.get(ANN, "/api/email/accounts").await;
     assert_eq!(status, StatusCode::OK);
-    for account in accounts.as_array().unwrap() {
+    for account in accounts["items"].as_array().unwrap() {
         assert_eq!(account["sync_state"], "idle", "{account}");
         assert!(account["history_id"].is_string(), "{account}");
     }

@@ -64,7 +64,7 @@ async fn kill_mid_sync(team: &CaptureTeam, account: i64, fetches: usize) {
 
 async fn account(team: &CaptureTeam, address: &str) -> serde_json::Value {
     let (_, accounts) = team.get(ANN, "/api/email/accounts").await;
-    accounts
+    accounts["items"]
         .as_array()
         .expect("accounts")
         .iter()

@@ -224,7 +224,7 @@ async fn the_scheduled_audit_runs_when_due_under_the_lease_and_shows_in_the_list
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, listed) = team.get(ANN, "/api/email/accounts").await;
     assert!(
-        listed
+        listed["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -262,7 +262,7 @@ async fn the_scheduled_audit_runs_when_due_under_the_lease_and_shows_in_the_list
     );
 
     let (_, listed) = team.get(ANN, "/api/email/accounts").await;
-    let ann = listed
+    let ann = listed["items"]
         .as_array()
         .unwrap()
         .iter()

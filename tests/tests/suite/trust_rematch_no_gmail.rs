@@ -111,7 +111,7 @@ async fn without_gmail_the_rematch_links_stored_mail_and_says_what_it_left(backe
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let jobs: Value = resp.json().await.unwrap();
+    let jobs = resp.json::<Value>().await.unwrap()["items"].clone();
     assert_eq!(jobs[0]["state"], "done", "{jobs}");
     assert!(
         jobs[0]["limitation"]
