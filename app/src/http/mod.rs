@@ -5,6 +5,7 @@ pub mod activity;
 pub mod audit;
 pub mod auth;
 pub mod console;
+mod cors;
 pub mod digest;
 pub mod directory;
 pub mod drafts;
@@ -24,8 +25,6 @@ pub mod views;
 
 pub mod wire;
 
-use poem::http::Method;
-use poem::middleware::Cors;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::OpenApiService;
 
@@ -274,23 +273,6 @@ async fn allow_header<E: Endpoint>(
     Ok(resp)
 }
 
-/// CORS for the configured origins only: no credentials (the API takes a
-/// bearer token), preflight answered. With no origin configured there is no
-/// CORS layer at all, so a browser on another origin gets no CORS header.
-fn cors(origins: &[String]) -> Cors {
-    Cors::new()
-        .allow_origins(origins.iter().map(String::as_str))
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ])
-        .allow_headers(["authorization", "content-type"])
-        .allow_credentials(false)
-        .max_age(600)
-}
 /// Every route: the API, `/openapi.json`, Swagger UI at `/docs`, and the
 /// web console at `/` (any other non-API path), with the default request limits.
 pub fn routes(state: AppState) -> impl Endpoint + 'static {
@@ -299,8 +281,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
 
 /// [`routes`] with the configured request limits.
 pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoint + 'static {
-    let cors_on = !state.cors_origins.is_empty();
-    let cors_layer = cors(&state.cors_origins);
+    let origins: std::sync::Arc<[String]> = state.cors_origins.clone().into();
     let api = service();
     let document = openapi_json();
     let allowed = std::sync::Arc::new(AllowedMethods::from_document(&document));
@@ -320,5 +301,5 @@ pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoin
         .around(move |ep, req| allow_header(ep, req, allowed.clone()))
         .around(move |ep, req| edge::check_input(ep, req, limits))
         .around(move |ep, req| edge::log_request(ep, req, limits.slow_request))
-        .with_if(cors_on, cors_layer)
+        .around(move |ep, req| cors::cors(ep, req, origins.clone()))
 }

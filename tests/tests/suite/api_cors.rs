@@ -1,6 +1,7 @@
 //! CORS: only the exact origins of `MAILROOM_CORS_ORIGINS` may call the API
 //! from a browser; no credentials; unset means no cross-origin access.
 
+use mailroom_ports::records::Role;
 use mailroom_tests::app::{Backend, spawn_app, spawn_app_with};
 
 const CONSOLE: &str = "https://console.fund.example";
@@ -81,6 +82,52 @@ async fn with_no_origin_configured_there_is_no_cross_origin_access() {
         .await
         .unwrap();
     assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
+
+/// An unlisted origin is served as without CORS, never refused: browsers
+/// send `Origin` on same-origin writes, so the console mailroom serves
+/// itself must keep working whatever the list holds.
+#[tokio::test]
+async fn a_request_from_an_unlisted_origin_is_served_without_cors_headers() {
+    let app = spawn_app_with(Backend::Sqlite, &[("MAILROOM_CORS_ORIGINS", CONSOLE)]).await;
+    app.add_users(&[("admin@fund.com", Role::Admin, true)])
+        .await;
+    let own_origin = app.url("");
+    let own_origin = own_origin.trim_end_matches('/');
+    for origin in [own_origin, "https://evil.example"] {
+        let resp = app
+            .http
+            .patch(app.url("/api/admin/digest/policy"))
+            .bearer_auth(app.token("admin@fund.com"))
+            .header("Origin", origin)
+            .json(&serde_json::json!({"send_hour": 9}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), reqwest::StatusCode::OK, "{origin}");
+        assert!(
+            resp.headers().get("access-control-allow-origin").is_none(),
+            "{origin}"
+        );
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["send_hour"], 9, "{origin}: {body}");
+    }
+
+    // An allowed origin's answers vary by origin and expose the request id.
+    let resp = app
+        .http
+        .get(app.url("/api/admin/digest/policy"))
+        .bearer_auth(app.token("admin@fund.com"))
+        .header("Origin", CONSOLE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    let h = resp.headers();
+    assert_eq!(h["access-control-allow-origin"], CONSOLE);
+    assert!(h["vary"].to_str().unwrap().contains("origin"), "{h:?}");
+    let exposed = h["access-control-expose-headers"].to_str().unwrap();
+    assert!(exposed.contains("x-request-id"), "{exposed}");
 }
 
 #[test]
