@@ -26,7 +26,7 @@ pub enum Readiness {
 pub struct ConfigSummary {
     pub bind: String,
     pub timezone: String,
-    pub database_backend: String,
+    pub database_backend: crate::http::wire::DatabaseBackend,
     #[oai(nullable)]
     pub google_service_account_file: Option<String>,
     pub gmail_api_base: String,
@@ -61,7 +61,10 @@ impl Ops {
         let summary = ConfigSummary {
             bind: config.bind.to_string(),
             timezone: config.timezone_name.clone(),
-            database_backend: db.backend_name().to_string(),
+            database_backend: match db.backend_name() {
+                "postgres" => crate::http::wire::DatabaseBackend::Postgres,
+                _ => crate::http::wire::DatabaseBackend::Sqlite,
+            },
             google_service_account_file: config
                 .google_service_account_file
                 .as_ref()

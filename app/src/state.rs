@@ -62,7 +62,7 @@ pub struct Features {
     pub outbox: Feature,
     pub spark: Feature,
     /// The transports the digest tries, in order.
-    pub transports: Vec<String>,
+    pub transports: Vec<mailroom_ports::transport::TransportKind>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -162,7 +162,7 @@ pub async fn build_with_store(
                 TransportKind::Outbox,
                 Arc::new(OutboxTransport::new(dir.clone(), from)),
             ));
-            transports.push("outbox".to_string());
+            transports.push(TransportKind::Outbox);
             // The folder itself is shown to admins only (getStatus).
             Feature::on("mail is written to the outbox folder as .eml files")
         }
@@ -179,7 +179,7 @@ pub async fn build_with_store(
                     config.digest_sender.clone(),
                 )),
             ));
-            transports.push("gmail".to_string());
+            transports.push(TransportKind::Gmail);
         }
         if let Some(s) = &config.smtp {
             let smtp = SmtpConfig {
@@ -198,7 +198,7 @@ pub async fn build_with_store(
             match SmtpTransport::new(smtp) {
                 Ok(t) => {
                     chain.push((TransportKind::Smtp, Arc::new(t)));
-                    transports.push("smtp".to_string());
+                    transports.push(TransportKind::Smtp);
                     smtp_feature = Feature::on("SMTP is configured");
                 }
                 Err(e) => anyhow::bail!("SMTP_HOST: the SMTP settings are unusable: {e}"),

@@ -111,7 +111,11 @@ pub struct AccountPatch {
     pub enabled: bool,
 }
 
+/// What one sync of a mailbox did: messages fetched from Gmail, captured
+/// (new to mailroom), matched to investors, skipped and failed, and whether
+/// it was a full sync.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct SyncResult {
     pub fetched: u32,
     pub captured: u32,

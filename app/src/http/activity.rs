@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi, Tags};
 
 use crate::http::auth::BearerAuth;
-use crate::http::error::{ApiError, ApiResult, ErrorCode, on};
+use crate::http::error::{ApiError, ApiResult, on};
 use crate::http::paging::{self, List};
 use crate::http::types::ApiTimestamp;
 use crate::http::views::EmailActivityDetail;
@@ -60,6 +60,7 @@ pub struct ActivityEntry {
     pub mailboxes: Vec<MailboxSummary>,
 }
 
+/// A page of investor-linked email, newest first.
 #[derive(Debug, Object)]
 pub struct ActivityResponse {
     pub items: Vec<ActivityEntry>,
@@ -68,6 +69,7 @@ pub struct ActivityResponse {
     pub next_cursor: Option<String>,
 }
 
+/// An investor the activity list can be filtered by.
 #[derive(Debug, Object)]
 pub struct InvestorOption {
     pub id: i64,
@@ -82,9 +84,6 @@ pub struct InvestorOptionList {
     #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
-
-/// The longest free-text search accepted; longer is refused with 422.
-const MAX_Q_CHARS: usize = 500;
 
 /// Parses `inbound` / `outbound`.
 pub fn parse_direction(s: &str) -> Result<Direction, ApiError> {
@@ -169,7 +168,8 @@ impl ActivityApi {
         investor_id: Query<Option<i64>>,
         account_id: Query<Option<i64>>,
         direction: Query<Option<wire::Direction>>,
-        /// Free text over subject, snippet and sender.
+        /// Free text over subject, snippet and sender: up to 16 words and
+        /// 256 characters (longer is a 400; more words a 422).
         #[oai(validator(max_length = 256))]
         q: Query<Option<String>>,
         /// 1–200, default 50.
@@ -183,16 +183,6 @@ impl ActivityApi {
     ) -> ApiResult<Json<ActivityResponse>, { on::ADMIN | on::QUERY | on::UNPROCESSABLE }> {
         auth.admin()?;
         let (limit, cursor) = decode_cursor(limit.0, cursor.0.as_deref())?;
-        if q.0
-            .as_ref()
-            .is_some_and(|q| q.chars().count() > MAX_Q_CHARS)
-        {
-            return Err(ApiError::unprocessable(
-                ErrorCode::Invalid,
-                format!("q may be at most {MAX_Q_CHARS} characters"),
-            )
-            .into());
-        }
         let query = ActivityQuery {
             investor_id: investor_id.0.map(InvestorId),
             account_id: account_id.0.map(AccountId),

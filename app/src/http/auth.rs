@@ -11,7 +11,8 @@ use crate::auth::{TokenRejected, verify};
 use crate::http::error::ApiError;
 use crate::state::AppState;
 
-/// An authenticated, active user.
+/// A JWT (HS256) from `mailroom token --email E`, naming an active user.
+/// Admin-only operations answer 403 to a member.
 #[derive(SecurityScheme)]
 #[oai(ty = "bearer", bearer_format = "JWT", checker = "check_bearer")]
 pub struct BearerAuth(pub User);
@@ -44,9 +45,12 @@ async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<User> {
     Ok(user)
 }
 
-/// An authenticated, active admin. The role is checked while the request is
-/// extracted, before its body is parsed, so a member's body costs no parse.
-/// Same scheme on the wire as [`BearerAuth`].
+// An authenticated, active admin: the same scheme on the wire as
+// `BearerAuth` (so its documentation repeats it). The role is checked while
+// the request is extracted, before its body is parsed, so a member's body
+// costs no parse.
+/// A JWT (HS256) from `mailroom token --email E`, naming an active user.
+/// Admin-only operations answer 403 to a member.
 #[derive(SecurityScheme)]
 #[oai(
     rename = "BearerAuth",

@@ -71,6 +71,7 @@ pub struct TestEmailBody {
     pub to: Option<Vec<Text>>,
 }
 
+/// A test digest was sent: the transport that delivered it and to whom.
 #[derive(Debug, Object)]
 pub struct TestEmailResponse {
     pub sent: bool,
@@ -78,7 +79,10 @@ pub struct TestEmailResponse {
     pub recipients: Vec<String>,
 }
 
+/// Today's digest was sent now: to whom, by which transport, and what it
+/// counted.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct SendNowResponse {
     pub sent: bool,
     pub transport: wire::Transport,
@@ -90,7 +94,9 @@ pub struct SendNowResponse {
     pub investor_count: u32,
 }
 
+/// The digest as it would be sent now (its window ends now), not sent.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct DigestPreview {
     pub since: ApiTimestamp,
     pub until: ApiTimestamp,

@@ -28,7 +28,9 @@ pub struct DraftsApi;
 #[oai(deny_unknown_fields)]
 pub struct DraftBody {
     pub email_id: i64,
-    /// The reply's text.
+    /// The reply's text (at most 32,768 characters; the whole request body
+    /// is also bounded in bytes).
+    #[oai(validator(max_length = 32768))]
     pub body: Text,
     /// Reply to everyone on the original (default: the sender only).
     #[oai(default)]

@@ -4,15 +4,18 @@
 
 use poem_openapi::types::Example;
 
-use crate::http::accounts::{AccountAudit, AccountEntry};
+use crate::http::accounts::{AccountAudit, AccountEntry, SyncResult};
 use crate::http::activity::{ActivityEntry, InvestorSummary, MailboxSummary};
-use crate::http::proposals::ProposalEntry;
+use crate::http::digest::{DigestPreview, SendNowResponse};
+use crate::http::proposals::{DecisionResponse, ProposalEntry};
 use crate::http::types::ApiTimestamp;
 use crate::http::views::{
-    AttachmentView, ContactView, EmailActivityDetail, LinkedInvestorView, MeResponse, SightingView,
-    ThreadEmailView,
+    AttachmentView, CaptureErrorView, ContactView, DigestSendView, DraftView, EmailActivityDetail,
+    LinkedInvestorView, MeResponse, SightingView, ThreadEmailView,
 };
-use crate::http::wire::{Direction, ProposalStatus, Role, SyncState};
+use crate::http::wire::{
+    DigestTriggerName, Direction, ProposalStatus, Role, SendErrorKind, SyncState, Transport,
+};
 
 fn at(s: &str) -> ApiTimestamp {
     ApiTimestamp(s.parse().expect("an example timestamp parses"))
@@ -151,6 +154,102 @@ impl Example for EmailActivityDetail {
                 sent_at: at("2026-03-01T17:05:00Z"),
                 direction: Direction::Outbound,
             }],
+        }
+    }
+}
+
+impl Example for SyncResult {
+    fn example() -> Self {
+        SyncResult {
+            fetched: 12,
+            captured: 11,
+            matched: 4,
+            skipped: 1,
+            errors: 0,
+            full: false,
+        }
+    }
+}
+
+impl Example for DecisionResponse {
+    fn example() -> Self {
+        DecisionResponse {
+            id: 7,
+            status: ProposalStatus::Approved,
+            activity_id: Some(31),
+        }
+    }
+}
+
+impl Example for DigestPreview {
+    fn example() -> Self {
+        DigestPreview {
+            since: at("2026-03-01T14:00:00Z"),
+            until: at("2026-03-02T14:00:00Z"),
+            subject: "mailroom digest for Mon 2 Mar 2026: 14 emails, 5 investors".into(),
+            body: "Ann Admin: 9 emails with Acme LP and 3 other investors...".into(),
+            has_activity: true,
+            user_count: 2,
+            email_count: 14,
+            investor_count: 5,
+        }
+    }
+}
+
+impl Example for SendNowResponse {
+    fn example() -> Self {
+        SendNowResponse {
+            sent: true,
+            transport: Transport::Gmail,
+            recipients: vec!["ann@fund.com".into()],
+            subject: "mailroom digest for Mon 2 Mar 2026: 14 emails, 5 investors".into(),
+            has_activity: true,
+            user_count: 2,
+            email_count: 14,
+            investor_count: 5,
+        }
+    }
+}
+
+impl Example for DigestSendView {
+    fn example() -> Self {
+        DigestSendView {
+            id: 12,
+            sent_at: at("2026-03-02T14:00:03Z"),
+            trigger: DigestTriggerName::Schedule,
+            window_since: at("2026-03-01T14:00:00Z"),
+            window_until: at("2026-03-02T14:00:00Z"),
+            transport: None,
+            recipient_count: 2,
+            ok: false,
+            error_kind: Some(SendErrorKind::Unavailable),
+        }
+    }
+}
+
+impl Example for CaptureErrorView {
+    fn example() -> Self {
+        CaptureErrorView {
+            id: 3,
+            gmail_message_id: "18c2f0a7d4e5b6c1".into(),
+            error: "message is malformed".into(),
+            occurrences: 2,
+            occurred_at: at("2026-03-02T09:15:04Z"),
+        }
+    }
+}
+
+impl Example for DraftView {
+    fn example() -> Self {
+        DraftView {
+            id: 5,
+            user_email: "ann@fund.com".into(),
+            email_id: 42,
+            account_id: 1,
+            gmail_draft_id: "r-5286309726126498123".into(),
+            thread_id: Some("18c2f0a7d4e5b6c1".into()),
+            reply_all: false,
+            created_at: at("2026-03-02T10:01:00Z"),
         }
     }
 }

@@ -10,6 +10,8 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::http::auth::AdminAuth;
 use crate::http::error::{ApiResult, on};
+use crate::http::types::ApiTimestamp;
+use crate::http::wire;
 use crate::ops::{ConfigSummary, Readiness};
 use crate::state::{AppState, Feature};
 
@@ -86,7 +88,7 @@ pub struct Health {
     pub outbox: FeatureStatus,
     pub spark: FeatureStatus,
     /// The digest's transports, in the order they are tried.
-    pub transports: Vec<String>,
+    pub transports: Vec<wire::Transport>,
 }
 
 #[derive(Debug, ApiResponse)]
@@ -116,11 +118,11 @@ pub enum ReadinessResponse {
     NotReady(Json<ReadinessBody>, #[oai(header = "Retry-After")] u64),
 }
 
+/// The database: whether it answers and is fully migrated.
 #[derive(Debug, Object)]
 pub struct DatabaseStatus {
     pub status: DatabaseCondition,
-    /// `sqlite` or `postgres`.
-    pub backend: String,
+    pub backend: wire::DatabaseBackend,
     /// Migrations this binary has that the database lacks; null when the
     /// database does not answer.
     #[oai(nullable)]
@@ -130,17 +132,19 @@ pub struct DatabaseStatus {
     pub error: Option<String>,
 }
 
+/// The service's state for admins: database, optional features, digest
+/// transports and the configuration in use (no secret).
 #[derive(Debug, Object)]
 pub struct ServiceStatus {
     pub version: String,
-    pub started_at: String,
+    pub started_at: ApiTimestamp,
     pub uptime_s: i64,
     pub database: DatabaseStatus,
     pub gmail: FeatureStatus,
     pub smtp: FeatureStatus,
     pub outbox: FeatureStatus,
     pub spark: FeatureStatus,
-    pub transports: Vec<String>,
+    pub transports: Vec<wire::Transport>,
     /// The configuration in use, without secrets.
     pub config: ConfigSummary,
 }
@@ -175,7 +179,7 @@ impl HealthApi {
             smtp: feature(&f.smtp),
             outbox: feature(&f.outbox),
             spark: feature(&f.spark),
-            transports: f.transports.clone(),
+            transports: f.transports.iter().map(|&t| t.into()).collect(),
         });
         if db_ok {
             HealthResponse::Ok(body)
@@ -235,14 +239,14 @@ impl HealthApi {
         let uptime_s = jiff::Timestamp::now().as_second() - ops.started.as_second();
         Ok(Json(ServiceStatus {
             version: env!("CARGO_PKG_VERSION").into(),
-            started_at: ops.started.to_string(),
+            started_at: ops.started.into(),
             uptime_s,
             database,
             gmail: feature(&f.gmail),
             smtp: feature(&f.smtp),
             outbox: feature(&f.outbox),
             spark: feature(&f.spark),
-            transports: f.transports.clone(),
+            transports: f.transports.iter().map(|&t| t.into()).collect(),
             config: ops.summary.clone(),
         }))
     }
@@ -256,7 +260,7 @@ fn db_status(
 ) -> DatabaseStatus {
     DatabaseStatus {
         status,
-        backend: ops.summary.database_backend.clone(),
+        backend: ops.summary.database_backend,
         pending_migrations: pending,
         error,
     }

@@ -52,6 +52,7 @@ pub struct ProposalEntry {
     pub decided_at: Option<ApiTimestamp>,
 }
 
+/// A page of proposals, newest first.
 #[derive(Debug, Object)]
 pub struct ProposalList {
     pub items: Vec<ProposalEntry>,
@@ -60,7 +61,9 @@ pub struct ProposalList {
     pub next_cursor: Option<String>,
 }
 
+/// A decided proposal, and the activity an approval created.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct DecisionResponse {
     pub id: i64,
     pub status: wire::ProposalStatus,

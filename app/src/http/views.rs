@@ -208,6 +208,7 @@ impl From<EmailDetail> for EmailActivityDetail {
 
 /// One digest send attempt.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct DigestSendView {
     pub id: i64,
     pub sent_at: ApiTimestamp,
@@ -222,7 +223,7 @@ pub struct DigestSendView {
     /// A short kind when the send failed (`null` on success); never the
     /// error's text.
     #[oai(nullable)]
-    pub error_kind: Option<String>,
+    pub error_kind: Option<crate::http::wire::SendErrorKind>,
 }
 
 /// A page of the digest send log, newest first.
@@ -249,7 +250,10 @@ impl From<Page<DigestSendEntry>> for DigestSendList {
                     transport: s.transport.map(Into::into),
                     recipient_count: s.recipients,
                     ok: s.error_kind.is_none(),
-                    error_kind: s.error_kind,
+                    error_kind: s
+                        .error_kind
+                        .as_deref()
+                        .map(crate::http::wire::SendErrorKind::from_stored),
                 })
                 .collect(),
             next_cursor: next_cursor(List::DigestSends, page.next),
@@ -259,6 +263,7 @@ impl From<Page<DigestSendEntry>> for DigestSendList {
 
 /// The latest failure of one message in a mailbox.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct CaptureErrorView {
     pub id: i64,
     pub gmail_message_id: String,
@@ -301,6 +306,7 @@ impl From<Page<CaptureErrorEntry>> for CaptureErrorList {
 
 /// A reply draft mailroom created in Gmail.
 #[derive(Debug, Object)]
+#[oai(example)]
 pub struct DraftView {
     pub id: i64,
     /// Who asked for it.

@@ -84,3 +84,65 @@ impl From<PortDigestTrigger> for DigestTriggerName {
         }
     }
 }
+
+/// Why a digest send failed, as the send log keeps it (never the error's
+/// text): the transport is not configured, the message or a recipient was
+/// refused, the transport did not answer, or anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum SendErrorKind {
+    NotConfigured,
+    Rejected,
+    Unavailable,
+    Unexpected,
+}
+
+impl SendErrorKind {
+    /// The kind a send log row holds (`SendError::kind`); a name this
+    /// version does not know is `unexpected`.
+    pub fn from_stored(kind: &str) -> Self {
+        match kind {
+            "not_configured" => Self::NotConfigured,
+            "rejected" => Self::Rejected,
+            "unavailable" => Self::Unavailable,
+            _ => Self::Unexpected,
+        }
+    }
+}
+
+/// The database mailroom runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum DatabaseBackend {
+    Sqlite,
+    Postgres,
+}
+
+#[cfg(test)]
+mod tests {
+    use mailroom_ports::transport::SendError;
+
+    use super::SendErrorKind;
+
+    #[test]
+    fn every_send_error_kind_has_its_own_name_on_the_wire() {
+        for (e, wire) in [
+            (SendError::NotConfigured, SendErrorKind::NotConfigured),
+            (SendError::Rejected("x".into()), SendErrorKind::Rejected),
+            (
+                SendError::Unavailable("x".into()),
+                SendErrorKind::Unavailable,
+            ),
+            (
+                SendError::Unexpected(anyhow::anyhow!("x")),
+                SendErrorKind::Unexpected,
+            ),
+        ] {
+            assert_eq!(SendErrorKind::from_stored(e.kind()), wire);
+        }
+        assert_eq!(
+            SendErrorKind::from_stored("future"),
+            SendErrorKind::Unexpected
+        );
+    }
+}

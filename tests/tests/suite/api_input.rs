@@ -229,6 +229,7 @@ async fn bad_query_parameters_are_400() {
         "cursor=garbage",
         "investor_id=abc",
         "since=yesterday",
+        &format!("q={}", "a".repeat(257)),
     ] {
         let path = if q.starts_with("since") {
             "/api/admin/digest/preview"
@@ -243,5 +244,16 @@ async fn bad_query_parameters_are_400() {
             .await
             .unwrap();
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST, "{path}?{q}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "bad_request", "{path}?{q}: {body}");
     }
+    // The longest free text the document allows is searched.
+    let resp = app
+        .http
+        .get(app.url(&format!("/api/email/activity?q={}", "a".repeat(256))))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }
