@@ -425,7 +425,8 @@ test('every operation of the document was called through the generated client', 
 
 /**
  * OpenAPI 3.0's `nullable: true` as plain JSON Schema (which ajv speaks):
- * `null` joins the type, or, beside a `$ref`/`allOf`, an `anyOf` alternative.
+ * `null` joins the type, or, beside a `$ref`/`allOf`, an `anyOf` alternative;
+ * and objects with declared properties take no other.
  * Local refs are pointed at the document's components registered as `doc`.
  */
 function jsonSchema(s: unknown): unknown {
@@ -435,6 +436,11 @@ function jsonSchema(s: unknown): unknown {
   for (const [k, v] of Object.entries(s)) {
     if (k === '$ref' && typeof v === 'string') out[k] = v.replace(/^#\/components/, 'doc#/components');
     else if (k !== 'nullable') out[k] = jsonSchema(v);
+  }
+  // An answer carrying a field the document does not declare is a mismatch
+  // too: objects are closed.
+  if (out.type === 'object' && out.properties !== undefined && out.additionalProperties === undefined) {
+    out.additionalProperties = false;
   }
   if ((s as { nullable?: boolean }).nullable !== true) return out;
   if (typeof out.type === 'string') {

@@ -1,7 +1,9 @@
 //! The read side over HTTP, on SQLite and PostgreSQL: who the caller is,
 //! one email's detail under the list's matched-only / live-only / admin-only
-//! rules, and the keyset-paged digest send log, capture errors, drafts and
-//! proposals (one cursor scheme, garbage refused with 400).
+//! rules, the activity list's time window, and every keyset-paged list (the
+//! digest send log, capture errors, drafts, proposals, and the lists by id:
+//! mailboxes, investors, never-log entries, jobs), with one cursor scheme and
+//! garbage refused with 400.
 
 use mailroom_ports::records::{Attachment, DraftRecord};
 use mailroom_ports::{AccountId, EmailId};
@@ -36,6 +38,8 @@ on_both_backends!(
     members_see_their_own_drafts_and_admins_all,
     proposals_are_paged_with_the_shared_cursor,
     every_list_refuses_a_garbage_cursor_and_a_bad_limit,
+    lists_of_what_is_set_up_page_by_id_to_their_end,
+    since_and_until_bound_the_activity_list,
 );
 
 const ANN: &str = "ann@fund.com";
@@ -503,6 +507,10 @@ async fn every_list_refuses_a_garbage_cursor_and_a_bad_limit(backend: Backend) {
         "/api/admin/digest/sends".to_string(),
         format!("/api/email/accounts/{}/errors", ann_box.0),
         "/api/email/drafts".to_string(),
+        "/api/email/accounts".to_string(),
+        "/api/email/activity/investors".to_string(),
+        "/api/admin/never-log".to_string(),
+        "/api/admin/jobs".to_string(),
     ];
 
     for list in &lists {
@@ -534,4 +542,85 @@ async fn every_list_refuses_a_garbage_cursor_and_a_bad_limit(backend: Backend) {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["items"].as_array().unwrap().len(), 1);
+}
+
+async fn lists_of_what_is_set_up_page_by_id_to_their_end(backend: Backend) {
+    let (app, ann_box, bob_box) = app_with_team(backend).await;
+    let (sizes, boxes) = walk(&app, ANN, "/api/email/accounts?limit=1").await;
+    assert_eq!(sizes, vec![1, 1]);
+    let ids: Vec<i64> = boxes.iter().map(|b| b["id"].as_i64().unwrap()).collect();
+    assert_eq!(
+        ids,
+        vec![ann_box.0, bob_box.0],
+        "in the order they were added"
+    );
+
+    for value in ["a@one.example", "two.example", "c@three.example"] {
+        let (status, body) =
+            post(&app, ANN, "/api/admin/never-log", json!({ "value": value })).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (sizes, entries) = walk(&app, ANN, "/api/admin/never-log?limit=2").await;
+    assert_eq!(sizes, vec![2, 1]);
+    let values: Vec<&str> = entries
+        .iter()
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        values,
+        vec!["a@one.example", "two.example", "c@three.example"]
+    );
+
+    let (sizes, investors) = walk(&app, ANN, "/api/email/activity/investors?limit=1").await;
+    let (_, whole) = get(&app, ANN, "/api/email/activity/investors?limit=200").await;
+    assert_eq!(&investors, whole["items"].as_array().unwrap());
+    assert_eq!(sizes.len(), investors.len(), "one a page: {investors:?}");
+    assert!(!investors.is_empty());
+}
+
+async fn since_and_until_bound_the_activity_list(backend: Backend) {
+    let (app, ann_box, _) = app_with_team(backend).await;
+    for (i, at) in [
+        "2025-06-01T09:00:00Z",
+        "2025-06-02T09:00:00Z",
+        "2025-06-03T09:00:00Z",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let msg = Msg::new(&format!("t{i}@acme.com"), "lee@acme.com", &[ANN], at)
+            .subject(&format!("t{i}"))
+            .link(ACME, Some(LEE), "lee@acme.com");
+        app.state
+            .store
+            .capture(msg.seen_by(ann_box, &format!("t{i}"), false))
+            .await
+            .unwrap();
+    }
+    let subjects = |body: &Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["subject"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (query, expected) in [
+        ("", vec!["t2", "t1", "t0"]),
+        ("since=2025-06-02T09:00:00Z", vec!["t2", "t1"]),
+        ("until=2025-06-02T09:00:00Z", vec!["t0"]),
+        (
+            "since=2025-06-01T12:00:00Z&until=2025-06-03T00:00:00Z",
+            vec!["t1"],
+        ),
+        ("since=2025-06-03T09:00:01Z", vec![]),
+    ] {
+        let (status, body) = get(&app, ANN, &format!("/api/email/activity?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        assert_eq!(subjects(&body), expected, "{query}");
+    }
+    for bad in ["since=yesterday", "until=2025-13-01T00:00:00Z"] {
+        let (status, body) = get(&app, ANN, &format!("/api/email/activity?{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
 }
