@@ -105,16 +105,99 @@ fn new_id() -> String {
     format!("{n:016x}")
 }
 
+/// What the document says of each route: its methods and, per method,
+/// whether the operation takes query parameters and a body. The edge checks
+/// only what an operation takes, so it never answers a status the
+/// operation's documentation leaves out; and a 405 names the methods.
+pub struct DocumentedRoutes(Vec<(Vec<Option<String>>, Vec<Documented>)>);
+
+/// One documented operation's inputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Documented {
+    method: String,
+    query: bool,
+    body: bool,
+}
+
+impl DocumentedRoutes {
+    /// From the OpenAPI document's text (an unreadable one documents nothing).
+    pub fn from_document(document: &str) -> Self {
+        let doc: serde_json::Value = serde_json::from_str(document).unwrap_or_default();
+        let mut out = Vec::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            let segments = path
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
+                .collect();
+            let operations = item
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(method, op)| Documented {
+                    method: method.to_uppercase(),
+                    query: op["parameters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|p| p["in"] == "query"),
+                    body: op.get("requestBody").is_some(),
+                })
+                .collect();
+            out.push((segments, operations));
+        }
+        Self(out)
+    }
+
+    fn route(&self, path: &str) -> Option<&[Documented]> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(segments, operations)| {
+            let fits = segments.len() == parts.len()
+                && segments
+                    .iter()
+                    .zip(&parts)
+                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p));
+            fits.then_some(operations.as_slice())
+        })
+    }
+
+    /// The `Allow` header of a documented path: `GET, POST`.
+    pub fn allow(&self, path: &str) -> Option<String> {
+        self.route(path).map(|ops| {
+            ops.iter()
+                .map(|o| o.method.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+    }
+
+    fn operation(&self, method: &Method, path: &str) -> Option<&Documented> {
+        self.route(path)?
+            .iter()
+            .find(|o| o.method == method.as_str())
+    }
+}
+
 /// Refuses what no handler should see: an oversized or slow body (413/408),
 /// and text a database cannot store (422). Otherwise the body, read whole,
-/// goes on to the routes.
+/// goes on to the routes. A documented operation's query values are checked
+/// only when it takes query parameters, and its body only when it takes one
+/// (a body sent to any other is dropped unread, as its handler would ignore
+/// it); what no operation documents is checked whole.
 pub async fn check_input<E: Endpoint>(
     ep: Arc<E>,
     mut req: Request,
     limits: RequestLimits,
+    routes: Arc<DocumentedRoutes>,
 ) -> poem::Result<Response> {
-    if let Some(refused) = check_query(&req, limits.max_query_value_chars) {
+    let (query, body) = routes
+        .operation(req.method(), req.uri().path())
+        .map_or((true, true), |op| (op.query, op.body));
+    if query && let Some(refused) = check_query(&req, limits.max_query_value_chars) {
         return Ok(refused);
+    }
+    if !body {
+        req.set_body(Body::empty());
+        return Ok(ep.get_response(req).await);
     }
     let limit = if req.method() == Method::PUT && req.uri().path() == "/api/admin/directory" {
         limits.max_directory_bytes

@@ -220,53 +220,16 @@ fn finish_document(value: &mut serde_json::Value) {
     }
 }
 
-/// The methods of each documented path, for the `Allow` header a 405 must
-/// carry (RFC 9110).
-struct AllowedMethods(Vec<(Vec<Option<String>>, String)>);
-
-impl AllowedMethods {
-    fn from_document(document: &str) -> Self {
-        let doc: serde_json::Value = serde_json::from_str(document).unwrap_or_default();
-        let mut out = Vec::new();
-        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
-            let segments = path
-                .split('/')
-                .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
-                .collect();
-            let methods: Vec<String> = item
-                .as_object()
-                .into_iter()
-                .flatten()
-                .map(|(m, _)| m.to_uppercase())
-                .collect();
-            out.push((segments, methods.join(", ")));
-        }
-        Self(out)
-    }
-
-    fn for_path(&self, path: &str) -> Option<&str> {
-        let parts: Vec<&str> = path.split('/').collect();
-        self.0.iter().find_map(|(segments, methods)| {
-            let fits = segments.len() == parts.len()
-                && segments
-                    .iter()
-                    .zip(&parts)
-                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p));
-            fits.then_some(methods.as_str())
-        })
-    }
-}
-
 async fn allow_header<E: Endpoint>(
     ep: std::sync::Arc<E>,
     req: poem::Request,
-    allowed: std::sync::Arc<AllowedMethods>,
+    routes: std::sync::Arc<edge::DocumentedRoutes>,
 ) -> poem::Result<poem::Response> {
     let path = req.uri().path().to_string();
     let mut resp = ep.get_response(req).await;
     if resp.status() == poem::http::StatusCode::METHOD_NOT_ALLOWED
-        && let Some(methods) = allowed.for_path(&path)
-        && let Ok(v) = poem::http::HeaderValue::from_str(methods)
+        && let Some(methods) = routes.allow(&path)
+        && let Ok(v) = poem::http::HeaderValue::from_str(&methods)
     {
         resp.headers_mut().insert(poem::http::header::ALLOW, v);
     }
@@ -284,7 +247,8 @@ pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoin
     let origins: std::sync::Arc<[String]> = state.cors_origins.clone().into();
     let api = service();
     let document = openapi_json();
-    let allowed = std::sync::Arc::new(AllowedMethods::from_document(&document));
+    let documented = std::sync::Arc::new(edge::DocumentedRoutes::from_document(&document));
+    let allowed = documented.clone();
     let spec = poem::endpoint::make_sync(move |_| {
         poem::Response::builder()
             .content_type("application/json")
@@ -299,7 +263,7 @@ pub fn routes_with(state: AppState, limits: edge::RequestLimits) -> impl Endpoin
         .data(state)
         .catch_all_error(error::json_error)
         .around(move |ep, req| allow_header(ep, req, allowed.clone()))
-        .around(move |ep, req| edge::check_input(ep, req, limits))
+        .around(move |ep, req| edge::check_input(ep, req, limits, documented.clone()))
         .around(move |ep, req| edge::log_request(ep, req, limits.slow_request))
         .around(move |ep, req| cors::cors(ep, req, origins.clone()))
 }

@@ -67,6 +67,48 @@ async fn a_json_body_over_the_limit_is_refused_413_with_the_error_shape() {
     assert!(!body["message"].as_str().unwrap().contains("aaaa"));
 }
 
+/// The edge checks only what an operation takes, so it never answers a
+/// status the document leaves out of that operation: a body sent to one that
+/// takes none is dropped unread (not 413), and query values are not checked
+/// where no query parameter is declared (not 422); the connection serves
+/// the next request as usual.
+#[tokio::test]
+async fn what_an_operation_does_not_take_is_ignored_not_refused() {
+    let app = app(Backend::Sqlite, &[("MAILROOM_MAX_BODY_BYTES", "1024")]).await;
+    for _ in 0..2 {
+        let resp = app
+            .http
+            .get(app.url("/api/me?note=a%00b"))
+            .bearer_auth(app.token(ADMIN))
+            .body("x".repeat(64 * 1024))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json_of(resp).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["email"], ADMIN);
+    }
+    // Where the operation takes them, the same inputs are refused.
+    let resp = app
+        .http
+        .get(app.url("/api/email/activity?q=a%00b"))
+        .bearer_auth(app.token(ADMIN))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = app
+        .http
+        .patch(app.url("/api/admin/digest/policy"))
+        .bearer_auth(app.token(ADMIN))
+        .header("content-type", "application/json")
+        .body("x".repeat(64 * 1024))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 #[tokio::test]
 async fn a_chunked_body_without_a_length_is_cut_at_the_limit() {
     let app = app(Backend::Sqlite, &[("MAILROOM_MAX_BODY_BYTES", "1024")]).await;
