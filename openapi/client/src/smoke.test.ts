@@ -470,5 +470,10 @@ test('every recorded answer, errors included, matches the document', () => {
     if (!schema) { problems.push(`${r.method} ${r.path} ${r.status}: not in the document`); continue; }
     if (!ajv.validate(jsonSchema(schema) as object, r.body)) problems.push(`${r.method} ${r.path} ${r.status}: ${ajv.errorsText()}`);
   }
+  // The document's examples are answers too: each matches its own schema.
+  for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, { example?: unknown }>)) {
+    if (schema.example === undefined) continue;
+    if (!ajv.validate(jsonSchema({ $ref: `#/components/schemas/${name}` }) as object, schema.example)) problems.push(`example of ${name}: ${ajv.errorsText()}`);
+  }
   assert.deepEqual(problems, []);
 });
