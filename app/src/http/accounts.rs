@@ -28,6 +28,7 @@ enum Tag {
 
 pub struct AccountsApi;
 
+/// A captured mailbox: its owner, sync state, counts and last audit.
 #[derive(Debug, Object)]
 #[oai(example)]
 pub struct AccountEntry {
