@@ -52,4 +52,5 @@ mod sync_one_per_mailbox;
 mod trust_audit;
 mod trust_never_log;
 mod trust_rematch;
+mod trust_rematch_faults;
 mod trust_rematch_no_gmail;
