@@ -366,9 +366,18 @@ async fn never_log(config: &Config, command: NeverLogCommand) -> anyhow::Result<
         } => {
             let target = NeverLogTarget::parse(&value)
                 .context("the value is neither an email address nor a domain")?;
-            let (entry, purged) = store
-                .add_never_log(&target, purge_activities, jiff::Timestamp::now())
-                .await?;
+            let (entry, purged) = mailroom_domain::trust::add_never_log(
+                store.as_ref(),
+                &target,
+                purge_activities,
+                &config.internal_domains,
+                jiff::Timestamp::now(),
+            )
+            .await
+            .map_err(|e| match e {
+                mailroom_domain::trust::NeverLogError::Refused(reason) => anyhow::anyhow!(reason),
+                mailroom_domain::trust::NeverLogError::Store(e) => e.into(),
+            })?;
             println!(
                 "never-log entry {} added ({} {}): {} emails purged, {} pending proposals \
                  removed, {} activities removed",
