@@ -27,6 +27,7 @@ mod hostile_corpus;
 mod http_admin_bodies;
 mod http_limits;
 mod kill9_digest;
+mod kill9_rematch;
 mod kill9_sync;
 mod ops_health;
 mod ops_logs;
