@@ -51,6 +51,7 @@ mod sync_e2e_incremental;
 mod sync_e2e_restart;
 mod sync_one_per_mailbox;
 mod trust_audit;
+mod trust_cli;
 mod trust_directory_triggers;
 mod trust_never_log;
 mod trust_rematch;
