@@ -55,6 +55,7 @@ mod trust_cli;
 mod trust_directory_triggers;
 mod trust_never_log;
 mod trust_never_log_e2e;
+mod trust_quota;
 mod trust_rematch;
 mod trust_rematch_faults;
 mod trust_rematch_no_gmail;
