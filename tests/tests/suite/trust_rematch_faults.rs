@@ -100,12 +100,10 @@ async fn widen(team: &CaptureTeam) {
 async fn rematch_job(team: &CaptureTeam) -> Value {
     let (status, body) = team.get(ANN, "/api/admin/jobs").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let job = body
-        .as_array()
+    body.as_array()
         .and_then(|jobs| jobs.iter().find(|j| j["kind"] == "rematch"))
         .unwrap_or_else(|| panic!("no re-match job in {body}"))
-        .clone();
-    job
+        .clone()
 }
 
 async fn full_pat_emails(team: &CaptureTeam) -> i64 {
