@@ -340,6 +340,18 @@ async fn audit(config: &Config, mailbox: Option<&str>, repair: bool) -> anyhow::
             r.failed.len(),
             r.content_missing.len()
         );
+        print_examples("missing (in Gmail, not captured)", &r.missing);
+        print_examples("extra (captured, gone from Gmail)", &r.extra);
+        if !r.failed.is_empty() {
+            println!("  failed to parse ({}):", r.failed.len());
+            for f in r.failed.iter().take(http::audit::EXAMPLES) {
+                println!("    {}: {}", f.gmail_message_id, f.error);
+            }
+        }
+        print_examples(
+            "content missing (matched, stored without content)",
+            &r.content_missing,
+        );
         if let Some(o) = r.repair {
             println!(
                 "  repaired: {} captured, {} refetched, {} soft-deleted, {} still unparsable",
@@ -348,6 +360,20 @@ async fn audit(config: &Config, mailbox: Option<&str>, repair: bool) -> anyhow::
         }
     }
     Ok(())
+}
+
+/// An audit finding's count and its first examples, when it has any.
+fn print_examples(what: &str, ids: &[String]) {
+    if ids.is_empty() {
+        return;
+    }
+    let shown: Vec<&str> = ids
+        .iter()
+        .take(http::audit::EXAMPLES)
+        .map(String::as_str)
+        .collect();
+    let more = if ids.len() > shown.len() { ", …" } else { "" };
+    println!("  {what} ({}): {}{more}", ids.len(), shown.join(", "));
 }
 
 async fn never_log(config: &Config, command: NeverLogCommand) -> anyhow::Result<()> {
@@ -366,9 +392,18 @@ async fn never_log(config: &Config, command: NeverLogCommand) -> anyhow::Result<
         } => {
             let target = NeverLogTarget::parse(&value)
                 .context("the value is neither an email address nor a domain")?;
-            let (entry, purged) = store
-                .add_never_log(&target, purge_activities, jiff::Timestamp::now())
-                .await?;
+            let (entry, purged) = mailroom_domain::trust::add_never_log(
+                store.as_ref(),
+                &target,
+                purge_activities,
+                &config.internal_domains,
+                jiff::Timestamp::now(),
+            )
+            .await
+            .map_err(|e| match e {
+                mailroom_domain::trust::NeverLogError::Refused(reason) => anyhow::anyhow!(reason),
+                mailroom_domain::trust::NeverLogError::Store(e) => e.into(),
+            })?;
             println!(
                 "never-log entry {} added ({} {}): {} emails purged, {} pending proposals \
                  removed, {} activities removed",

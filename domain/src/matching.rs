@@ -48,6 +48,11 @@ impl OwnAddresses {
     pub fn mailboxes(&self) -> impl Iterator<Item = &EmailAddress> {
         self.mailboxes.iter()
     }
+
+    /// The internal domains (`CRM_INTERNAL_DOMAINS`).
+    pub fn internal_domains(&self) -> impl Iterator<Item = &str> {
+        self.internal_domains.iter().map(String::as_str)
+    }
 }
 
 /// Consumer mail providers: a domain shared by strangers says nothing about

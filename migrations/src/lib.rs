@@ -29,6 +29,7 @@ mod m20261201_000007_read_side;
 mod m20261204_000008_trust;
 mod m20261204_000009_mailbox_audits;
 mod m20261204_000010_window_indexes;
+mod m20261205_000011_job_retries;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000008_trust::Migration),
             Box::new(m20261204_000009_mailbox_audits::Migration),
             Box::new(m20261204_000010_window_indexes::Migration),
+            Box::new(m20261205_000011_job_retries::Migration),
         ]
     }
 }

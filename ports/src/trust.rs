@@ -158,6 +158,35 @@ pub struct JobProgress {
     pub fetched: u64,
     /// Pending proposals created.
     pub proposals: u64,
+    /// Emails given up on after failing every allowed attempt (see
+    /// [`Job::skipped_emails`]).
+    pub skipped: u64,
+}
+
+/// An email a job run gave up on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedEmail {
+    pub email_id: EmailId,
+    /// The last attempt's error, already redacted.
+    pub error: String,
+    pub at: Timestamp,
+}
+
+/// A failed step, as [`TrustStore::fail_job`] records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobFailure {
+    /// The last email id done before the failure (the cursor moves there).
+    pub cursor: i64,
+    /// What the step did before it failed.
+    pub progress: JobProgress,
+    /// The email the step failed at; `None` when it failed before any.
+    pub email: Option<EmailId>,
+    /// Failed steps in a row at `email`, this one included.
+    pub attempts: u32,
+    /// Already redacted.
+    pub error: String,
+    /// No replica takes the job before this.
+    pub retry_at: Timestamp,
 }
 
 /// A row of `jobs`: one per kind; a new request restarts it from the start.
@@ -176,7 +205,19 @@ pub struct Job {
     pub finished_at: Option<Timestamp>,
     /// Already redacted.
     pub last_error: Option<String>,
+    /// Failed steps in a row at `failing_email` (0 after a step succeeded).
+    pub attempts: u32,
+    /// The email the last failed step stopped at, if it reached one.
+    pub failing_email: Option<EmailId>,
+    /// After a failed step: no step before this (the backoff).
+    pub retry_at: Option<Timestamp>,
+    /// The first emails (by id, at most [`SKIPPED_SHOWN`]) this run gave up
+    /// on; `progress.skipped` counts them all.
+    pub skipped_emails: Vec<SkippedEmail>,
 }
+
+/// How many skipped emails a [`Job`] carries.
+pub const SKIPPED_SHOWN: usize = 10;
 
 /// One stored email as the re-match sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,8 +282,8 @@ pub trait TrustStore: Store {
     async fn request_job(&self, kind: JobKind, at: Timestamp) -> Result<Job, StoreError>;
 
     /// Takes the job's lease for `holder` until `until` when the job is not
-    /// done and the lease is free, expired or `holder`'s; returns the job.
-    /// Atomic across replicas.
+    /// done, its backoff (`retry_at`) is over and the lease is free, expired
+    /// or `holder`'s; returns the job. Atomic across replicas.
     async fn lease_job(
         &self,
         kind: JobKind,
@@ -253,8 +294,9 @@ pub trait TrustStore: Store {
 
     /// Moves the cursor and adds to the counters if `generation` is still the
     /// job's and `holder` still holds its lease (a replica that stalled past
-    /// its lease must not write over the one that took over); `done` marks
-    /// it finished and frees the lease. Returns whether the write happened.
+    /// its lease must not write over the one that took over), and clears the
+    /// last error, the attempts and the backoff; `done` marks it finished
+    /// and frees the lease. Returns whether the write happened.
     #[allow(clippy::too_many_arguments)]
     async fn advance_job(
         &self,
@@ -275,15 +317,37 @@ pub trait TrustStore: Store {
         total: u64,
     ) -> Result<(), StoreError>;
 
-    /// Records a step's error (redacted) and frees the lease; the cursor
-    /// stays, so the next step resumes.
+    /// Records a failed step if `generation` is still the job's and
+    /// `holder` still holds its lease: moves the cursor to `failure.cursor`
+    /// and adds its progress (what the step did before failing), keeps the
+    /// error, the attempt count and the failing email, sets the backoff
+    /// (`retry_at`) and frees the lease. With a stale generation it only
+    /// frees `holder`'s lease. Returns whether the failure was recorded.
     async fn fail_job(
         &self,
         kind: JobKind,
         holder: &str,
+        generation: i64,
+        failure: &JobFailure,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives up on `email` after its last allowed attempt, if `generation`
+    /// is still the job's and `holder` still holds its lease: in one
+    /// transaction, records it in the skipped emails with `error`, moves
+    /// the cursor past it, adds `progress` (and one skipped email), clears
+    /// the attempts and the backoff and keeps `error` as the last error.
+    /// The lease stays. Returns whether the write happened.
+    #[allow(clippy::too_many_arguments)]
+    async fn skip_job_email(
+        &self,
+        kind: JobKind,
+        holder: &str,
+        generation: i64,
+        email: EmailId,
+        progress: JobProgress,
         error: &str,
         at: Timestamp,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Up to `limit` emails with id above `after`, ascending, with a live
     /// sighting.

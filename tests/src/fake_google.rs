@@ -20,7 +20,10 @@
 //!   [`FakeGoogle::set_failure_rate`] (a seeded share of Gmail calls answering
 //!   429 or 500), [`FakeGoogle::set_rate_limit`] (per-user quota units per
 //!   second, 429 when exceeded; [`FakeGoogle::quota_rejections`] counts
-//!   those 429s), [`FakeGoogle::revoke_tokens`] and
+//!   those 429s), [`FakeGoogle::fail_message`] (one message's `messages.get`
+//!   always failing), [`FakeGoogle::set_get_delay`] (a slow `messages.get`),
+//!   [`FakeGoogle::remove_user`] (a user gone from Workspace),
+//!   [`FakeGoogle::revoke_tokens`] and
 //!   [`FakeGoogle::reject_all_tokens`] (401s).
 //! - Clients: [`FakeGoogle::gmail_config`] (fast retries) and
 //!   [`FakeGoogle::token_provider`]; [`SettableClock`] for token-expiry tests.
@@ -282,6 +285,8 @@ impl FakeGoogle {
             calls: HashMap::new(),
             usage: HashMap::new(),
             quota_rejections: 0,
+            failing_messages: HashMap::new(),
+            get_delay: Duration::ZERO,
             assertions: Vec::new(),
             grants: Vec::new(),
             reject_all: false,
@@ -453,6 +458,35 @@ impl FakeGoogle {
         self.state.lock().rate_limit = on;
     }
 
+    /// Makes every `messages.get` of the message `id` answer `status` (with
+    /// Google's body for it) until [`FakeGoogle::heal_message`]: a message
+    /// one mailbox cannot hand out, whatever the retries.
+    pub fn fail_message(&self, id: &str, status: u16) {
+        self.state
+            .lock()
+            .failing_messages
+            .insert(id.to_string(), status);
+    }
+
+    pub fn heal_message(&self, id: &str) {
+        self.state.lock().failing_messages.remove(id);
+    }
+
+    /// Holds every `messages.get` answer back for `delay` (a slow Gmail).
+    pub fn set_get_delay(&self, delay: Duration) {
+        self.state.lock().get_delay = delay;
+    }
+
+    /// Removes `email` from the Workspace directory (a user deleted or
+    /// renamed): its issued tokens stop working and the token endpoint
+    /// refuses new ones with `invalid_grant` (an unknown user).
+    pub fn remove_user(&self, email: &str) {
+        let email = email.to_lowercase();
+        let mut inner = self.state.lock();
+        inner.users.remove(&email);
+        inner.tokens.retain(|_, issued| issued.user != email);
+    }
+
     /// Forgets every issued token: the next Gmail call with one gets a 401.
     pub fn revoke_tokens(&self) {
         self.state.lock().tokens.clear();
@@ -524,6 +558,10 @@ struct Inner {
     usage: HashMap<String, (u64, u32)>,
     /// Gmail calls answered 429 because the user's quota was spent.
     quota_rejections: usize,
+    /// `messages.get` of these ids answers this status.
+    failing_messages: HashMap<String, u16>,
+    /// How long every `messages.get` answer is held back.
+    get_delay: Duration,
     assertions: Vec<String>,
     grants: Vec<Grant>,
     failure_rate: f64,
@@ -679,6 +717,22 @@ impl Shared {
             );
         };
         self.count(route.endpoint);
+        if route.endpoint == Endpoint::MessagesGet {
+            let (delay, failing) = {
+                let inner = self.lock();
+                let failing = route
+                    .message_id
+                    .as_deref()
+                    .and_then(|id| inner.failing_messages.get(id).copied());
+                (inner.get_delay, failing)
+            };
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if let Some(status) = failing {
+                return fault_response(status, false);
+            }
+        }
         if let Some(response) = self
             .fault(route.endpoint, false, auth.as_deref().unwrap_or(""))
             .await

@@ -11,8 +11,8 @@ use tracing::instrument;
 
 use mailroom_ports::records::{EmailHeader, MatchLink};
 use mailroom_ports::trust::{
-    AuditFigure, CaptureFailure, Job, JobKind, JobProgress, JobState, NeverLogEntry,
-    NeverLogTarget, PurgeOutcome, RematchCandidate,
+    AuditFigure, CaptureFailure, Job, JobFailure, JobKind, JobProgress, JobState, NeverLogEntry,
+    NeverLogTarget, PurgeOutcome, RematchCandidate, SKIPPED_SHOWN, SkippedEmail,
 };
 use mailroom_ports::{
     AccountId, ContactId, EmailAddress, EmailId, InvestorId, StoreError, TrustStore,
@@ -99,35 +99,51 @@ impl TrustStore for SeaStore {
     }
 
     async fn list_jobs(&self) -> Result<Vec<Job>, StoreError> {
-        all(
-            self.connection(),
+        let db = self.connection();
+        let rows = all(
+            db,
             &format!("SELECT {JOB_COLUMNS} FROM jobs ORDER BY kind"),
             vec![],
         )
-        .await?
-        .iter()
-        .map(job_from_row)
-        .collect()
+        .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut job = job_from_row(row)?;
+            job.skipped_emails = skipped_emails(db, job.kind).await?;
+            jobs.push(job);
+        }
+        Ok(jobs)
     }
 
     #[instrument(skip_all, fields(kind = kind.as_str()))]
     async fn request_job(&self, kind: JobKind, at: Timestamp) -> Result<Job, StoreError> {
         // The lease stays: a replica in the middle of a step keeps it, sees
-        // the new generation when it writes, and starts over.
+        // the new generation when it writes, and starts over. A new run
+        // starts with no backoff and gives every email its attempts again.
+        let txn = write_txn(self.connection()).await?;
         exec(
-            self.connection(),
+            &txn,
             "INSERT INTO jobs (kind, state, generation, cursor_id, total, scanned, matched, \
              fetched, proposals, requested_at) VALUES ($1, 'pending', 1, 0, 0, 0, 0, 0, 0, $2) \
              ON CONFLICT (kind) DO UPDATE SET state = 'pending', \
              generation = jobs.generation + 1, cursor_id = 0, total = 0, scanned = 0, \
-             matched = 0, fetched = 0, proposals = 0, requested_at = excluded.requested_at, \
-             finished_at = NULL, last_error = NULL",
+             matched = 0, fetched = 0, proposals = 0, skipped = 0, \
+             requested_at = excluded.requested_at, finished_at = NULL, last_error = NULL, \
+             attempts = 0, failing_email_id = NULL, retry_at = NULL",
             vec![kind.as_str().into(), sql::ts(at)],
         )
         .await?;
-        job(self.connection(), kind)
+        exec(
+            &txn,
+            "DELETE FROM job_skipped_emails WHERE kind = $1",
+            vec![kind.as_str().into()],
+        )
+        .await?;
+        let requested = job(&txn, kind)
             .await?
-            .ok_or_else(|| sql::unexpected("the requested job is missing".into()))
+            .ok_or_else(|| sql::unexpected("the requested job is missing".into()))?;
+        commit(txn).await?;
+        Ok(requested)
     }
 
     #[instrument(skip_all, fields(kind = kind.as_str(), holder = %holder))]
@@ -141,8 +157,9 @@ impl TrustStore for SeaStore {
         let taken = exec(
             self.connection(),
             "UPDATE jobs SET state = 'running', lease_holder = $2, lease_expires_at = $4 \
-             WHERE kind = $1 AND state <> 'done' AND (lease_holder IS NULL \
-             OR lease_holder = $2 OR lease_expires_at IS NULL OR lease_expires_at <= $3)",
+             WHERE kind = $1 AND state <> 'done' AND (retry_at IS NULL OR retry_at <= $3) \
+             AND (lease_holder IS NULL OR lease_holder = $2 OR lease_expires_at IS NULL \
+             OR lease_expires_at <= $3)",
             vec![
                 kind.as_str().into(),
                 holder.into(),
@@ -169,10 +186,9 @@ impl TrustStore for SeaStore {
         at: Timestamp,
     ) -> Result<bool, StoreError> {
         let finish = if done {
-            ", state = 'done', finished_at = $8, lease_holder = NULL, lease_expires_at = NULL, \
-             last_error = NULL"
+            ", state = 'done', finished_at = $9, lease_holder = NULL, lease_expires_at = NULL"
         } else {
-            ", last_error = NULL"
+            ""
         };
         let mut values = vec![
             kind.as_str().into(),
@@ -182,6 +198,7 @@ impl TrustStore for SeaStore {
             count(progress.matched)?,
             count(progress.fetched)?,
             count(progress.proposals)?,
+            count(progress.skipped)?,
         ];
         if done {
             values.push(sql::ts(at));
@@ -192,7 +209,9 @@ impl TrustStore for SeaStore {
             self.connection(),
             &format!(
                 "UPDATE jobs SET cursor_id = $3, scanned = scanned + $4, matched = matched + $5, \
-                 fetched = fetched + $6, proposals = proposals + $7{finish} \
+                 fetched = fetched + $6, proposals = proposals + $7, skipped = skipped + $8, \
+                 last_error = NULL, attempts = 0, failing_email_id = NULL, \
+                 retry_at = NULL{finish} \
                  WHERE kind = $1 AND generation = $2 AND lease_holder = ${holder_param}"
             ),
             values,
@@ -216,22 +235,105 @@ impl TrustStore for SeaStore {
         Ok(())
     }
 
-    #[instrument(skip_all, fields(kind = kind.as_str(), holder = %holder))]
+    #[instrument(skip_all, fields(kind = kind.as_str(), holder = %holder, attempts = failure.attempts))]
     async fn fail_job(
         &self,
         kind: JobKind,
         holder: &str,
-        error: &str,
-        _at: Timestamp,
-    ) -> Result<(), StoreError> {
-        exec(
+        generation: i64,
+        failure: &JobFailure,
+    ) -> Result<bool, StoreError> {
+        let p = failure.progress;
+        let written = exec(
             self.connection(),
-            "UPDATE jobs SET state = 'pending', last_error = $3, lease_holder = NULL, \
-             lease_expires_at = NULL WHERE kind = $1 AND lease_holder = $2",
-            vec![kind.as_str().into(), holder.into(), error.into()],
+            "UPDATE jobs SET state = 'pending', lease_holder = NULL, lease_expires_at = NULL, \
+             cursor_id = $4, scanned = scanned + $5, matched = matched + $6, \
+             fetched = fetched + $7, proposals = proposals + $8, skipped = skipped + $9, \
+             last_error = $10, attempts = $11, failing_email_id = $12, retry_at = $13 \
+             WHERE kind = $1 AND generation = $2 AND lease_holder = $3",
+            vec![
+                kind.as_str().into(),
+                generation.into(),
+                holder.into(),
+                failure.cursor.into(),
+                count(p.scanned)?,
+                count(p.matched)?,
+                count(p.fetched)?,
+                count(p.proposals)?,
+                count(p.skipped)?,
+                failure.error.as_str().into(),
+                i64::from(failure.attempts).into(),
+                failure.email.map(|e| e.0).into(),
+                sql::ts(failure.retry_at),
+            ],
         )
         .await?;
-        Ok(())
+        if written == 1 {
+            return Ok(true);
+        }
+        // A new request restarted the job meanwhile: its run owes nothing
+        // to this failure, but the lease must not wait to expire.
+        exec(
+            self.connection(),
+            "UPDATE jobs SET state = CASE WHEN state = 'running' THEN 'pending' ELSE state END, \
+             lease_holder = NULL, lease_expires_at = NULL WHERE kind = $1 AND lease_holder = $2",
+            vec![kind.as_str().into(), holder.into()],
+        )
+        .await?;
+        Ok(false)
+    }
+
+    #[instrument(skip_all, fields(kind = kind.as_str(), holder = %holder, email = %email))]
+    async fn skip_job_email(
+        &self,
+        kind: JobKind,
+        holder: &str,
+        generation: i64,
+        email: EmailId,
+        progress: JobProgress,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let txn = write_txn(self.connection()).await?;
+        let written = exec(
+            &txn,
+            "UPDATE jobs SET cursor_id = $4, scanned = scanned + $5, matched = matched + $6, \
+             fetched = fetched + $7, proposals = proposals + $8, skipped = skipped + $9 + 1, \
+             last_error = $10, attempts = 0, failing_email_id = NULL, retry_at = NULL \
+             WHERE kind = $1 AND generation = $2 AND lease_holder = $3",
+            vec![
+                kind.as_str().into(),
+                generation.into(),
+                holder.into(),
+                email.0.into(),
+                count(progress.scanned)?,
+                count(progress.matched)?,
+                count(progress.fetched)?,
+                count(progress.proposals)?,
+                count(progress.skipped)?,
+                error.into(),
+            ],
+        )
+        .await?;
+        if written != 1 {
+            commit(txn).await?;
+            return Ok(false);
+        }
+        exec(
+            &txn,
+            "INSERT INTO job_skipped_emails (kind, email_id, error, skipped_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (kind, email_id) DO UPDATE \
+             SET error = excluded.error, skipped_at = excluded.skipped_at",
+            vec![
+                kind.as_str().into(),
+                email.0.into(),
+                error.into(),
+                sql::ts(at),
+            ],
+        )
+        .await?;
+        commit(txn).await?;
+        Ok(true)
     }
 
     async fn rematch_candidates(
@@ -594,18 +696,45 @@ async fn purge<C: ConnectionTrait>(
 }
 
 const JOB_COLUMNS: &str = "kind, state, generation, cursor_id, total, scanned, matched, \
-     fetched, proposals, requested_at, finished_at, last_error";
+     fetched, proposals, skipped, requested_at, finished_at, last_error, attempts, \
+     failing_email_id, retry_at";
 
 async fn job<C: ConnectionTrait>(db: &C, kind: JobKind) -> Result<Option<Job>, StoreError> {
-    one(
+    let Some(row) = one(
         db,
         &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE kind = $1"),
         vec![kind.as_str().into()],
     )
     .await?
-    .as_ref()
-    .map(job_from_row)
-    .transpose()
+    else {
+        return Ok(None);
+    };
+    let mut job = job_from_row(&row)?;
+    job.skipped_emails = skipped_emails(db, kind).await?;
+    Ok(Some(job))
+}
+
+/// The first skipped emails of the job's run, by id.
+async fn skipped_emails<C: ConnectionTrait>(
+    db: &C,
+    kind: JobKind,
+) -> Result<Vec<SkippedEmail>, StoreError> {
+    all(
+        db,
+        "SELECT email_id, error, skipped_at FROM job_skipped_emails WHERE kind = $1 \
+         ORDER BY email_id LIMIT $2",
+        vec![kind.as_str().into(), (SKIPPED_SHOWN as i64).into()],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(SkippedEmail {
+            email_id: EmailId(row.col("email_id")?),
+            error: row.col("error")?,
+            at: row.ts("skipped_at")?,
+        })
+    })
+    .collect()
 }
 
 fn job_from_row(row: &QueryResult) -> Result<Job, StoreError> {
@@ -624,10 +753,15 @@ fn job_from_row(row: &QueryResult) -> Result<Job, StoreError> {
             matched: row.u64("matched")?,
             fetched: row.u64("fetched")?,
             proposals: row.u64("proposals")?,
+            skipped: row.u64("skipped")?,
         },
         requested_at: row.ts("requested_at")?,
         finished_at: row.opt_ts("finished_at")?,
         last_error: row.col("last_error")?,
+        attempts: u32::try_from(row.u64("attempts")?).unwrap_or(u32::MAX),
+        failing_email: row.col::<Option<i64>>("failing_email_id")?.map(EmailId),
+        retry_at: row.opt_ts("retry_at")?,
+        skipped_emails: Vec::new(),
     })
 }
 

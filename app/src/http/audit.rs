@@ -16,7 +16,7 @@ use crate::http::types::ApiTimestamp;
 use crate::state::AppState;
 
 /// Examples listed per finding.
-const EXAMPLES: usize = 10;
+pub(crate) const EXAMPLES: usize = 10;
 
 #[derive(Tags)]
 enum Tag {

@@ -54,6 +54,19 @@ pub struct JobBody {
     pub fetched: u64,
     /// Pending proposals created.
     pub proposals: u64,
+    /// Emails given up on: each failed every allowed attempt (see
+    /// `skipped_emails`); the run went on without them.
+    pub skipped: u64,
+    /// The first skipped emails (at most ten, by id), each with its last
+    /// error (redacted).
+    pub skipped_emails: Vec<SkippedEmailBody>,
+    /// Failed steps in a row at the same place (0 after a step succeeded);
+    /// at the configured limit the email is skipped.
+    pub attempts: u32,
+    /// After a failed step, when the next one may run (the backoff doubles
+    /// with each failure in a row); `null` otherwise.
+    #[oai(nullable)]
+    pub retry_at: Option<ApiTimestamp>,
     pub requested_at: ApiTimestamp,
     /// `null` until the run is done.
     #[oai(nullable)]
@@ -81,6 +94,15 @@ fn kind_position(kind: JobKind) -> i64 {
     match kind {
         JobKind::Rematch => 1,
     }
+}
+
+/// An email a job run gave up on.
+#[derive(Debug, Object)]
+pub struct SkippedEmailBody {
+    pub email_id: i64,
+    /// Its last attempt's error, redacted.
+    pub error: String,
+    pub skipped_at: ApiTimestamp,
 }
 
 /// Why a re-match cannot complete everything here, if it cannot.
@@ -111,6 +133,18 @@ pub(crate) fn job_body(job: Job, state: &AppState) -> JobBody {
         matched: job.progress.matched,
         fetched: job.progress.fetched,
         proposals: job.progress.proposals,
+        skipped: job.progress.skipped,
+        skipped_emails: job
+            .skipped_emails
+            .into_iter()
+            .map(|s| SkippedEmailBody {
+                email_id: s.email_id.0,
+                error: s.error,
+                skipped_at: s.at.into(),
+            })
+            .collect(),
+        attempts: job.attempts,
+        retry_at: job.retry_at.map(Into::into),
         requested_at: job.requested_at.into(),
         finished_at: job.finished_at.map(Into::into),
         last_error: job.last_error,

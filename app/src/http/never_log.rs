@@ -2,7 +2,7 @@
 //! domains whose mail is kept as metadata only, never linked, proposed,
 //! listed or put in a digest.
 
-use mailroom_domain::trust::remove_never_log;
+use mailroom_domain::trust::{NeverLogError, add_never_log, remove_never_log};
 use mailroom_ports::trust::{NeverLogEntry, NeverLogTarget, PurgeOutcome};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -154,7 +154,9 @@ impl NeverLogApi {
     /// Adds an address or domain: the content already stored for its mail
     /// is erased, its links and pending proposals removed (approved
     /// activities stay unless `purge_activities`), and its future mail is
-    /// kept as metadata only.
+    /// kept as metadata only. The fund's own addresses are refused with 422:
+    /// a captured mailbox, an address or domain at an internal domain
+    /// (`CRM_INTERNAL_DOMAINS`, or a subdomain), or a domain covering either.
     #[oai(
         path = "/api/admin/never-log",
         method = "post",
@@ -174,10 +176,20 @@ impl NeverLogApi {
                 "value is neither an email address nor a domain",
             )
         })?;
-        let (added, outcome) = state
-            .trust
-            .add_never_log(&target, body.0.purge_activities, state.clock.now())
-            .await?;
+        let (added, outcome) = add_never_log(
+            state.trust.as_ref(),
+            &target,
+            body.0.purge_activities,
+            &state.internal_domains,
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| match e {
+            NeverLogError::Refused(reason) => {
+                ApiError::unprocessable(ErrorCode::Unprocessable, reason)
+            }
+            NeverLogError::Store(e) => e.into(),
+        })?;
         tracing::info!(
             entry = added.id,
             emails = outcome.emails_purged,

@@ -17,8 +17,10 @@ use jiff::{SignedDuration, Timestamp};
 use mailroom_ports::gmail::{GmailError, MailboxReader};
 use mailroom_ports::parse::MessageParser;
 use mailroom_ports::records::{DirectoryCounts, DirectoryUpdate, MatchDirectory, MatchLink};
-use mailroom_ports::trust::{Job, JobKind, JobProgress, NeverLogEntry, RematchCandidate};
-use mailroom_ports::{Clock, ContactId, Domain, InvestorId, StoreError, TrustStore};
+use mailroom_ports::trust::{
+    Job, JobFailure, JobKind, JobProgress, NeverLogEntry, RematchCandidate,
+};
+use mailroom_ports::{Clock, ContactId, Domain, EmailId, InvestorId, StoreError, TrustStore};
 use tracing::{info, instrument, warn};
 
 use crate::capture::{build_capture, gmail_error_text, store_error_text};
@@ -134,6 +136,12 @@ pub struct RematchConfig {
     pub holder: String,
     /// How long the job lease lasts; longer than one step.
     pub lease: Duration,
+    /// Failed steps in a row at one email before the job skips it.
+    pub max_attempts: u32,
+    /// The wait after the first failed step; it doubles with each next
+    /// failure in a row, up to `max_backoff`.
+    pub backoff: Duration,
+    pub max_backoff: Duration,
 }
 
 impl Default for RematchConfig {
@@ -143,7 +151,22 @@ impl Default for RematchConfig {
             internal_domains: Vec::new(),
             holder: "mailroom".into(),
             lease: Duration::from_secs(300),
+            max_attempts: 5,
+            backoff: Duration::from_secs(30),
+            max_backoff: Duration::from_secs(30 * 60),
         }
+    }
+}
+
+impl RematchConfig {
+    /// The wait after the `attempts`-th failed step in a row: `backoff`
+    /// doubled `attempts - 1` times, at most `max_backoff`.
+    pub fn backoff_after(&self, attempts: u32) -> Duration {
+        let doublings = attempts.saturating_sub(1).min(31);
+        self.backoff
+            .checked_mul(1 << doublings)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
     }
 }
 
@@ -152,7 +175,8 @@ impl Default for RematchConfig {
 pub enum StepOutcome {
     /// No job to run, or another replica holds it.
     Idle,
-    /// A batch was handled; more remain.
+    /// A batch was handled (or an email that kept failing was skipped);
+    /// more remain.
     Progressed(JobProgress),
     /// The last batch was handled; the job is done.
     Finished(JobProgress),
@@ -225,11 +249,18 @@ where
         self.reader.is_some()
     }
 
-    /// One step: one batch of the pending job, if this replica can lease it.
+    /// One step: one batch of the pending job, if this replica can lease it
+    /// and its backoff is over.
+    ///
+    /// A step that fails at an email keeps what it did before that email
+    /// (the cursor moves to the email before it), records the error, and
+    /// sets a backoff that doubles with each failure in a row; the lease is
+    /// freed. When the same email fails its `max_attempts`-th time, the job
+    /// records it as skipped, moves past it and goes on.
     ///
     /// # Errors
-    /// `Gmail`/`Store` when the step stopped; it is recorded on the job, the
-    /// lease is freed and the cursor stays, so the next step redoes the batch.
+    /// `Gmail`/`Store` when the step stopped; it is recorded on the job as
+    /// above.
     #[instrument(skip_all)]
     pub async fn run_once(&self) -> Result<StepOutcome, RematchError> {
         let now = self.clock.now();
@@ -242,28 +273,112 @@ where
         else {
             return Ok(StepOutcome::Idle);
         };
-        match self.step(job.generation, job.cursor, job.total).await {
-            Ok(outcome) => Ok(outcome),
-            Err(error) => {
-                let text = match &error {
-                    RematchError::Gmail(e) => gmail_error_text(e),
-                    RematchError::Store(e) => store_error_text(e),
-                };
-                warn!(error = %text, "re-match step stopped");
-                if let Err(e) = self
-                    .store
-                    .fail_job(
-                        JobKind::Rematch,
-                        &self.config.holder,
-                        &text,
-                        self.clock.now(),
-                    )
-                    .await
-                {
-                    warn!(error = %store_error_text(&e), "could not record the re-match error");
-                }
-                Err(error)
-            }
+        let run = self.step(job.generation, job.cursor, job.total).await;
+        let Some((email, error)) = run.failure else {
+            return self
+                .finish_step(&job, run.progress, run.last, run.done)
+                .await;
+        };
+        let text = match &error {
+            RematchError::Gmail(e) => gmail_error_text(e),
+            RematchError::Store(e) => store_error_text(e),
+        };
+        let attempts = if job.attempts > 0 && job.failing_email == email {
+            job.attempts.saturating_add(1)
+        } else {
+            1
+        };
+        if let Some(email) = email
+            && attempts >= self.config.max_attempts.max(1)
+        {
+            let text = format!(
+                "email {} skipped after {attempts} failed attempts: {text}",
+                email.0
+            );
+            warn!(email_id = email.0, error = %text, "re-match skipped an email");
+            let mut progress = run.progress;
+            progress.scanned += 1;
+            self.store
+                .skip_job_email(
+                    JobKind::Rematch,
+                    &self.config.holder,
+                    job.generation,
+                    email,
+                    progress,
+                    &text,
+                    self.clock.now(),
+                )
+                .await?;
+            progress.skipped += 1;
+            return Ok(StepOutcome::Progressed(progress));
+        }
+        let wait = self.config.backoff_after(attempts);
+        let retry_at = self
+            .clock
+            .now()
+            .saturating_add(SignedDuration::try_from(wait).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(Timestamp::MAX);
+        warn!(
+            error = %text,
+            email_id = email.map(|e| e.0),
+            attempts,
+            retry_in_s = wait.as_secs(),
+            "re-match step stopped"
+        );
+        let failure = JobFailure {
+            cursor: run.last,
+            progress: run.progress,
+            email,
+            attempts,
+            error: text,
+            retry_at,
+        };
+        if let Err(e) = self
+            .store
+            .fail_job(
+                JobKind::Rematch,
+                &self.config.holder,
+                job.generation,
+                &failure,
+            )
+            .await
+        {
+            warn!(error = %store_error_text(&e), "could not record the re-match error");
+        }
+        Err(error)
+    }
+
+    /// Writes a step that went through its batch.
+    async fn finish_step(
+        &self,
+        job: &Job,
+        progress: JobProgress,
+        last: i64,
+        done: bool,
+    ) -> Result<StepOutcome, RematchError> {
+        let written = self
+            .store
+            .advance_job(
+                JobKind::Rematch,
+                &self.config.holder,
+                job.generation,
+                last,
+                progress,
+                done,
+                self.clock.now(),
+            )
+            .await?;
+        if !written {
+            // A new request restarted the job meanwhile, or this replica's
+            // lease ran out and another took over: the write is dropped and
+            // the job goes on from what is stored.
+            return Ok(StepOutcome::Progressed(progress));
+        }
+        if done {
+            info!(?progress, "re-match finished");
+            Ok(StepOutcome::Finished(progress))
+        } else {
+            Ok(StepOutcome::Progressed(progress))
         }
     }
 
@@ -287,12 +402,53 @@ where
         Ok(total)
     }
 
-    async fn step(
+    /// Handles one batch from `cursor`; stops at the first email that fails.
+    async fn step(&self, generation: i64, cursor: i64, total: u64) -> BatchRun {
+        let mut run = BatchRun {
+            progress: JobProgress::default(),
+            last: cursor,
+            done: false,
+            failure: None,
+        };
+        let candidates = match self.prepare(generation, cursor, total).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                run.failure = Some((None, e));
+                return run;
+            }
+        };
+        let (matcher, candidates) = candidates;
+        let batch = self.config.batch.max(1);
+        run.done = candidates.len() < batch as usize;
+        let mut without_content = 0_u64;
+        for candidate in &candidates {
+            match self.handle(candidate, &matcher).await {
+                Ok(Handled::Done(p)) => add(&mut run.progress, p),
+                Ok(Handled::WithoutContent) => without_content += 1,
+                Err(e) => {
+                    run.failure = Some((Some(candidate.email_id), e));
+                    break;
+                }
+            }
+            run.progress.scanned += 1;
+            run.last = run.last.max(candidate.email_id.0);
+        }
+        if without_content > 0 {
+            info!(
+                emails = without_content,
+                "re-match left metadata-only mail unlinked: Gmail is not configured to fetch its content"
+            );
+        }
+        run
+    }
+
+    /// The run's total (at its start), the matcher and the batch.
+    async fn prepare(
         &self,
         generation: i64,
         cursor: i64,
         total: u64,
-    ) -> Result<StepOutcome, RematchError> {
+    ) -> Result<(Matcher, Vec<RematchCandidate>), RematchError> {
         if cursor == 0 && total == 0 {
             let live = self.store.count_live_emails().await?;
             self.store
@@ -305,72 +461,51 @@ where
             directory,
             OwnAddresses::new(own, self.config.internal_domains.iter().cloned()),
         );
-        let batch = self.config.batch.max(1);
-        let candidates = self.store.rematch_candidates(cursor, batch).await?;
-        let done = candidates.len() < batch as usize;
+        let candidates = self
+            .store
+            .rematch_candidates(cursor, self.config.batch.max(1))
+            .await?;
+        Ok((matcher, candidates))
+    }
+
+    /// Links (and fetches) one email; the counters it moved, `scanned` aside.
+    async fn handle(
+        &self,
+        candidate: &RematchCandidate,
+        matcher: &Matcher,
+    ) -> Result<Handled, RematchError> {
         let mut progress = JobProgress::default();
-        let mut without_content = 0_u64;
-        let mut last = cursor;
-        for candidate in &candidates {
-            progress.scanned += 1;
-            last = last.max(candidate.email_id.0);
-            let now = self.clock.now();
-            match plan_rematch(candidate, &matcher) {
-                RematchPlan::Unchanged => {}
-                RematchPlan::Link(links) => {
+        match plan_rematch(candidate, matcher) {
+            RematchPlan::Unchanged => {}
+            RematchPlan::Link(links) => {
+                progress.matched += 1;
+                progress.proposals += u64::from(
+                    self.store
+                        .link_email(candidate.email_id, &links, self.clock.now())
+                        .await?,
+                );
+            }
+            RematchPlan::FetchAndLink(_) if self.reader.is_none() => {
+                return Ok(Handled::WithoutContent);
+            }
+            RematchPlan::FetchAndLink(_) => {
+                if let Some(created) = self.fetch_and_capture(candidate, matcher).await? {
                     progress.matched += 1;
-                    progress.proposals += u64::from(
-                        self.store
-                            .link_email(candidate.email_id, &links, now)
-                            .await?,
-                    );
-                }
-                RematchPlan::FetchAndLink(_) if self.reader.is_none() => without_content += 1,
-                RematchPlan::FetchAndLink(_) => {
-                    if let Some(created) = self.fetch_and_capture(candidate, &matcher).await? {
-                        progress.matched += 1;
-                        progress.fetched += 1;
-                        progress.proposals += u64::from(created);
-                    }
+                    progress.fetched += 1;
+                    progress.proposals += u64::from(created);
                 }
             }
         }
-        if without_content > 0 {
-            info!(
-                emails = without_content,
-                "re-match left metadata-only mail unlinked: Gmail is not configured to fetch its content"
-            );
-        }
-        let written = self
-            .store
-            .advance_job(
-                JobKind::Rematch,
-                &self.config.holder,
-                generation,
-                last,
-                progress,
-                done,
-                self.clock.now(),
-            )
-            .await?;
-        if !written {
-            // A new request restarted the job meanwhile, or this replica's
-            // lease ran out and another took over: the write is dropped and
-            // the job goes on from what is stored.
-            return Ok(StepOutcome::Progressed(progress));
-        }
-        if done {
-            info!(?progress, "re-match finished");
-            Ok(StepOutcome::Finished(progress))
-        } else {
-            Ok(StepOutcome::Progressed(progress))
-        }
+        Ok(Handled::Done(progress))
     }
 
     /// Downloads the message from the first mailbox that still has it and
     /// captures it through the normal path, which stores the content once
     /// and adds the links and proposals. `None` when no mailbox has it any
-    /// more, or it no longer parses.
+    /// more, or it no longer parses. A mailbox whose Gmail fails otherwise
+    /// (an unknown user, refused delegation, a 5xx after the client's
+    /// retries) passes the turn to the next mailbox with a live sighting;
+    /// when none could answer, the first such error is the email's.
     async fn fetch_and_capture(
         &self,
         candidate: &RematchCandidate,
@@ -379,6 +514,7 @@ where
         let Some(reader) = &self.reader else {
             return Ok(None);
         };
+        let mut failed: Option<GmailError> = None;
         for (account_id, mailbox, gmail_id) in &candidate.sightings {
             if !mailroom_ports::gmail::is_gmail_message_id(gmail_id) {
                 // Loaded from a file: Gmail cannot give it again.
@@ -387,7 +523,16 @@ where
             let raw = match reader.fetch_raw(mailbox, gmail_id).await {
                 Ok(raw) => raw,
                 Err(GmailError::NotFound) => continue,
-                Err(error) => return Err(error.into()),
+                Err(error) => {
+                    warn!(
+                        email_id = candidate.email_id.0,
+                        account = account_id.0,
+                        error = %gmail_error_text(&error),
+                        "re-match could not fetch from this mailbox; trying the next"
+                    );
+                    failed.get_or_insert(error);
+                    continue;
+                }
             };
             let Ok(parsed) = self.parser.parse(&raw.raw) else {
                 warn!(
@@ -405,8 +550,30 @@ where
             let outcome = self.store.capture(request).await?;
             return Ok(Some(outcome.proposals_created));
         }
-        Ok(None)
+        match failed {
+            Some(error) => Err(error.into()),
+            None => Ok(None),
+        }
     }
+}
+
+/// What one batch did, and where it stopped if it failed.
+struct BatchRun {
+    /// The emails before the failure (all of them without one).
+    progress: JobProgress,
+    /// The last email id done.
+    last: i64,
+    /// The batch was the last one.
+    done: bool,
+    /// The email the step failed at (`None`: before any) and the error.
+    failure: Option<(Option<EmailId>, RematchError)>,
+}
+
+/// What handling one email did.
+enum Handled {
+    Done(JobProgress),
+    /// Metadata-only mail that now matches, left as it is without Gmail.
+    WithoutContent,
 }
 
 fn add(total: &mut JobProgress, p: JobProgress) {
@@ -414,6 +581,7 @@ fn add(total: &mut JobProgress, p: JobProgress) {
     total.matched += p.matched;
     total.fetched += p.fetched;
     total.proposals += p.proposals;
+    total.skipped += p.skipped;
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ on_both_databases!(
     the_api_adds_lists_and_removes_entries_with_exact_statuses,
     the_store_refuses_content_for_listed_mail_whatever_the_callers_matcher_said,
     adding_an_entry_erases_the_subject_of_reply_drafts_to_its_mail,
+    the_funds_own_addresses_are_refused_with_422_and_nothing_is_purged,
 );
 
 async fn scalar(store: &SeaStore, sql: &str) -> i64 {
@@ -429,6 +430,75 @@ async fn the_api_adds_lists_and_removes_entries_with_exact_statuses(db: &TestDb)
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, body) = send(&app, Method::GET, "/api/admin/never-log", None).await;
     assert_eq!(body, json!({"items": [], "next_cursor": null}));
+}
+
+/// An entry covering a team mailbox or an internal domain would erase and
+/// hold back the fund's own mail: 422 with the reason, no entry, no purge.
+async fn the_funds_own_addresses_are_refused_with_422_and_nothing_is_purged(db: &TestDb) {
+    let backend = match db.backend() {
+        "sqlite" => Backend::Sqlite,
+        _ => Backend::Postgres,
+    };
+    let app = spawn_app_with(backend, &[("CRM_INTERNAL_DOMAINS", "fund.com")]).await;
+    let store = app.db.store().await;
+    let team = seed::team(&store).await;
+    app.add_users(&[("admin@fund.com", mailroom_ports::records::Role::Admin, true)])
+        .await;
+    // A captured mailbox outside the internal domain (a founder's own).
+    store
+        .create_account(&addr("ann@fund.com"), &addr("founder@personal.example"))
+        .await
+        .unwrap();
+    let lee = Msg::new(
+        "lee-1",
+        "lee@acme.com",
+        &["ann@fund.com"],
+        "2026-11-20T09:00:00Z",
+    )
+    .subject("Allocation")
+    .link(ACME, Some(LEE), "lee@acme.com");
+    store
+        .capture(lee.seen_by(team.ann_box, "g-lee-1", false))
+        .await
+        .unwrap();
+    let stored = content_left(&store, "lee-1").await;
+    assert_eq!(stored, 1, "the email's content is stored");
+
+    for (value, says) in [
+        ("ann@fund.com", "captured mailboxes"),
+        ("Dan@Fund.com", "internal domain"),
+        ("x@eu.fund.com", "internal domain"),
+        ("fund.com", "CRM_INTERNAL_DOMAINS"),
+        ("eu.fund.com", "CRM_INTERNAL_DOMAINS"),
+        ("founder@personal.example", "captured mailboxes"),
+        ("personal.example", "founder@personal.example"),
+    ] {
+        let (status, body) = send(
+            &app,
+            reqwest::Method::POST,
+            "/api/admin/never-log",
+            Some(json!({"value": value, "purge_activities": true})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}: {body}");
+        assert_eq!(body["error"], "unprocessable", "{value}: {body}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.contains(says), "{value}: {message}");
+        assert!(message.contains("own mail"), "{value}: {message}");
+    }
+    let (_, body) = send(&app, reqwest::Method::GET, "/api/admin/never-log", None).await;
+    assert_eq!(body["items"], json!([]), "nothing was added");
+    assert_eq!(content_left(&store, "lee-1").await, 1, "nothing was purged");
+
+    // An outside address next to them still goes in.
+    let (status, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/api/admin/never-log",
+        Some(json!({"value": "other@personal.example"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 /// A sync builds its matcher when it starts; an entry added while it runs
