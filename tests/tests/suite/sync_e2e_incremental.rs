@@ -164,7 +164,7 @@ async fn incremental_sync_captures_new_mail_and_soft_deletes_deleted_mail() {
     // The account list counts live sightings only.
     let (_, accounts) = team.get(ANN, "/api/email/accounts").await;
     let count = |address: &str| {
-        accounts
+        accounts["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -219,7 +219,7 @@ async fn an_expired_history_id_falls_back_to_a_full_sync_without_duplicates() {
         "one new email, sighting, link and proposal; nothing duplicated"
     );
     let (_, accounts) = team.get(ANN, "/api/email/accounts").await;
-    let ann_account = accounts
+    let ann_account = accounts["items"]
         .as_array()
         .unwrap()
         .iter()
