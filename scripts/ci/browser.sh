@@ -70,7 +70,8 @@ cat >"$work/directory.json" <<'JSON'
  "investors": [
   {"id": 1, "name": "Investor Co", "domains": ["investor.com"]},
   {"id": 2, "name": "Acme Capital", "domains": ["acme.com"]},
-  {"id": 3, "name": "Old Fund", "domains": ["oldfund.com"], "graveyard": true}],
+  {"id": 3, "name": "Old Fund", "domains": ["oldfund.com"], "graveyard": true},
+  {"id": 4, "name": "Bulk LP", "domains": ["bulklp.com"]}],
  "contacts": [
   {"id": 10, "investor_id": 2, "name": "Lee Park", "emails": ["lee@acme.com"]},
   {"id": 11, "investor_id": 1, "name": "Lena Park", "emails": ["lena.park@investor.com"]}]}
@@ -104,6 +105,25 @@ Content-Type: text/plain; charset=utf-8
 Lee, following up on our call about the fund's next close.
 EML
 
+# More than one page (50) of matched mail, for "Load more": 60 notes from
+# Bulk LP, one an hour from 1 March 2024 (before every other seeded email),
+# note N sent N hours in, so newest first is note 60 down to note 01.
+mkdir -p "$work/bulk"
+for n in $(seq 1 60); do
+  nn="$(printf '%02d' "$n")"
+  cat >"$work/bulk/note-$nn.eml" <<EML
+From: Bulk LP Relations <ir@bulklp.com>
+To: Ann Admin <ann@fund.com>
+Subject: Bulk LP note $nn
+Date: $(date -u -R -d "2024-03-01T00:00:00Z + $n hours")
+Message-ID: <bulk-note-$nn@bulklp.com>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Routine note number $nn from Bulk LP.
+EML
+done
+
 "$bin" serve >"$work/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 150); do
@@ -122,6 +142,7 @@ for box in ann@fund.com bob@fund.com; do
     -d "{\"user_email\": \"$box\", \"email_address\": \"$box\"}" "$base/api/email/accounts" >/dev/null
 done
 timeout 120 "$bin" capture import --mailbox ann@fund.com tests/fixtures/eml
+timeout 120 "$bin" capture import --mailbox ann@fund.com "$work/bulk"
 timeout 120 "$bin" capture import --mailbox ann@fund.com --sent "$work/sent-ann"
 timeout 120 "$bin" capture import --mailbox bob@fund.com tests/fixtures/eml/multipart-alternative.eml
 timeout 120 "$bin" capture import --mailbox bob@fund.com --sent "$work/sent-bob"

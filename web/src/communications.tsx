@@ -3,7 +3,7 @@ import { createDraft, getEmailActivity, listActivityInvestors, listEmailAccounts
 import type { ListEmailActivityData } from '@mailroom/client';
 import type { DraftCreated, EmailDetail as Email } from './types';
 import { call } from './api';
-import { AdminOnly, ErrorBox, LoadMore, Show, useLoad, useMe, usePaged, when } from './ui';
+import { AdminOnly, ErrorBox, LoadMore, Show, When, useLoad, useMe, usePaged, when } from './ui';
 
 type Filters = { investor: string; mailbox: string; direction: string; q: string; since: string; until: string };
 const empty: Filters = { investor: '', mailbox: '', direction: '', q: '', since: '', until: '' };
@@ -139,7 +139,7 @@ function Search({ openEmail }: { openEmail: (id: number) => void }) {
                   >
                     <span class="subject">{m.subject ?? '(no subject)'}</span>
                     <span class="meta">
-                      <span class={`tag ${m.direction}`}>{m.direction}</span> {m.from_name ?? m.from_email ?? ''} · {when(m.sent_at)}
+                      <span class={`tag ${m.direction}`}>{m.direction}</span> {m.from_name ?? m.from_email ?? ''} · <When ts={m.sent_at} />
                     </span>
                     <span class="meta">
                       {m.investors.map((i) => i.name).join(', ')} · {m.mailboxes.map((b) => b.email_address).join(', ')}

@@ -125,6 +125,12 @@ export function when(ts: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? ts : d.toLocaleString();
 }
 
+/** A timestamp as text, machine-readable in `datetime`. */
+export function When({ ts }: { ts: string | null | undefined }) {
+  if (!ts) return <>—</>;
+  return <time dateTime={ts}>{when(ts)}</time>;
+}
+
 /** Runs one action at a time and shows its result or error. */
 export function useAction() {
   const [busy, setBusy] = useState(false);

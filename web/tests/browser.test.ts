@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_EMAIL, ADMIN_LINK, BASE, MEMBER_LINK, OUTBOX, TEST_MS, ctx, nav, results, search, shot, signIn, until } from './harness.js';
+import { ADMIN_EMAIL, ADMIN_LINK, BASE, MEMBER_LINK, OUTBOX, TEST_MS, assertNewestFirst, ctx, nav, results, rows, search, shot, signIn, until } from './harness.js';
 
 test('sign in by the CLI link shows who is signed in', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
@@ -40,10 +40,10 @@ test('Communications: every filter, then an email in full', { timeout: TEST_MS }
   assert.deepEqual(byInvestor, ['Acme follow-up']);
 
   const byMailbox = await search(page, (p) => p.getByLabel('Mailbox').selectOption({ label: 'bob@fund.com' }).then(() => undefined));
-  assert.deepEqual(byMailbox.sort(), ['Acme follow-up', 'Q3 capital call']);
+  assert.deepEqual(byMailbox, ['Acme follow-up', 'Q3 capital call'], 'newest first');
 
   const outbound = await search(page, (p) => p.getByLabel('Direction').selectOption('outbound').then(() => undefined));
-  assert.deepEqual(outbound.sort(), ['Acme follow-up', 'Re: Signed side letter']);
+  assert.deepEqual(outbound, ['Acme follow-up', 'Re: Signed side letter'], 'newest first');
   const inbound = await search(page, (p) => p.getByLabel('Direction').selectOption('inbound').then(() => undefined));
   assert.ok(inbound.length >= 5 && !inbound.includes('Re: Signed side letter'), inbound.join(','));
 
@@ -56,14 +56,14 @@ test('Communications: every filter, then an email in full', { timeout: TEST_MS }
   await page.getByLabel('Search text').focus();
   await page.keyboard.type('side letter');
   await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/api/email/activity'), page.keyboard.press('Enter')]);
-  assert.deepEqual((await results(page)).sort(), ['Re: Signed side letter', 'Signed side letter']);
+  assert.deepEqual(await results(page), ['Re: Signed side letter', 'Signed side letter'], 'newest first');
 
   const byDates = await search(page, async (p) => {
     await p.getByLabel('Sent on or after').fill('2024-05-18');
     await p.getByLabel('Sent on or before').fill('2024-05-18');
   });
   // Both ends bound: mail from the 14th to the 22nd is left out.
-  assert.deepEqual(byDates.sort(), ['Re: Signed side letter', 'Signed side letter']);
+  assert.deepEqual(byDates, ['Re: Signed side letter', 'Signed side letter'], 'newest first');
 
   // A bad range is refused in the form, with a message.
   await page.getByLabel('Sent on or after').fill('2024-05-20');
@@ -92,6 +92,41 @@ test('Communications: every filter, then an email in full', { timeout: TEST_MS }
   await page.close();
 });
 
+test('Communications: "Load more" appends the next page, newest first, with no duplicates', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await page.getByRole('heading', { level: 1, name: 'Communications' }).waitFor();
+  const more = page.getByRole('button', { name: 'Load more email' });
+
+  // Everything: more than one page (50) of seeded mail.
+  const first = await rows(page);
+  assert.equal(first.length, 50, 'a full first page');
+  assert.match((await page.getByTestId('result-count').textContent()) ?? '', /^50 emails shown, more available\.$/);
+  assertNewestFirst(first, 'first page');
+  await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/api/email/activity'), more.click()]);
+  const all = await until(() => rows(page), (r) => r.length > 50, 'the second page');
+  assert.deepEqual(all.slice(0, 50), first, 'the first page stays as it was, the next is appended');
+  assert.equal(new Set(all.map((r) => r.id)).size, all.length, 'no email twice');
+  assertNewestFirst(all, 'both pages');
+  assert.equal(await more.count(), 0, 'no "Load more" on the last page');
+  assert.match((await page.getByTestId('result-count').textContent()) ?? '', new RegExp(`^${all.length} emails\\.$`));
+
+  // Bulk LP's 60 notes: note N was sent N hours in, so exactly 60 down to 01.
+  const expected = Array.from({ length: 60 }, (_, i) => `Bulk LP note ${String(60 - i).padStart(2, '0')}`);
+  const page1 = await search(page, (p) => p.getByLabel('Investor').selectOption({ label: 'Bulk LP' }).then(() => undefined));
+  assert.deepEqual(page1, expected.slice(0, 50), 'the first 50, newest first');
+  await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/api/email/activity'), more.click()]);
+  const both = await until(() => rows(page), (r) => r.length > 50, "Bulk LP's second page");
+  assert.deepEqual(
+    both.map((r) => r.subject),
+    expected,
+    'the last 10 appended in order, none repeated',
+  );
+  assertNewestFirst(both, 'Bulk LP');
+  assert.equal(await more.count(), 0, 'no "Load more" after the last page');
+  await shot(page, 'communications-load-more');
+  await page.close();
+});
+
 test('Proposals: approving one takes it off the pending list', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
   await nav(page, 'Proposals');
@@ -105,11 +140,9 @@ test('Proposals: approving one takes it off the pending list', { timeout: TEST_M
   await page.getByRole('status').filter({ hasText: 'approved' }).waitFor();
   const pendingNow = async () =>
     (await page.getByRole('status').filter({ hasText: 'Loading' }).count()) > 0 ? null : await pending.locator('.subject').allTextContents();
-  const afterList = (await until(pendingNow, (v) => v !== null && v.length === before.length - 1, 'one fewer pending proposal')) ?? [];
-  assert.equal(
-    afterList.filter((s) => s === 'Q3 capital call').length,
-    before.filter((s) => s === 'Q3 capital call').length - 1,
-  );
+  // More than a page is pending, so the page stays full: the approved one is gone from it.
+  const q3 = (list: string[]) => list.filter((s) => s === 'Q3 capital call').length;
+  await until(pendingNow, (v) => v !== null && q3(v) === q3(before) - 1, 'one fewer pending "Q3 capital call"');
   // It is listed as decided, with who decided.
   const decidedCard = page.getByTestId('decided').locator('li').filter({ hasText: 'Q3 capital call' }).first();
   await decidedCard.waitFor();

@@ -104,6 +104,33 @@ export async function results(page: Page): Promise<string[]> {
   return page.getByRole('list', { name: 'Emails' }).locator('.subject').allTextContents();
 }
 
+export type Row = { id: string; subject: string; at: string };
+
+/** The Communications rows in the order shown: email id, subject, sent time (ISO). */
+export async function rows(page: Page): Promise<Row[]> {
+  await page.getByTestId('result-count').waitFor();
+  return page
+    .getByRole('list', { name: 'Emails' })
+    .locator('li > a.row')
+    .evaluateAll((links) =>
+      links.map((a) => ({
+        id: (a.getAttribute('href') ?? '').replace(/^.*\//, ''),
+        subject: a.querySelector('.subject')?.textContent ?? '',
+        at: a.querySelector('time')?.getAttribute('datetime') ?? '',
+      })),
+    );
+}
+
+/** Fails unless `list` is newest first (sent times never increase). */
+export function assertNewestFirst(list: Row[], what: string): void {
+  for (let i = 1; i < list.length; i++) {
+    const [a, b] = [list[i - 1], list[i]];
+    if (!a || !b) continue;
+    assert.ok(a.at !== '' && b.at !== '', `${what}: every row has a sent time`);
+    assert.ok(Date.parse(a.at) >= Date.parse(b.at), `${what}: newest first, but row ${i} (${a.subject}, ${a.at}) is older than row ${i + 1} (${b.subject}, ${b.at})`);
+  }
+}
+
 /** From a freshly loaded Communications page: set filters, search, read the results. */
 export async function search(page: Page, set: (p: Page) => Promise<void>): Promise<string[]> {
   await page.goto(`${BASE}/communications`);
