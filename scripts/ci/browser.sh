@@ -124,6 +124,20 @@ Routine note number $nn from Bulk LP.
 EML
 done
 
+# Today's digest has one email: Lena's, sent an hour ago (the rest is 2024).
+mkdir -p "$work/today"
+cat >"$work/today/today.eml" <<EML
+From: Lena Park <lena.park@investor.com>
+To: Ann Admin <ann@fund.com>
+Subject: Quarterly LP update
+Date: $(date -u -R -d '1 hour ago')
+Message-ID: <today-1@investor.com>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Ann, the quarterly figures are attached to the portal.
+EML
+
 "$bin" serve >"$work/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 150); do
@@ -143,12 +157,14 @@ for box in ann@fund.com bob@fund.com; do
 done
 timeout 120 "$bin" capture import --mailbox ann@fund.com tests/fixtures/eml
 timeout 120 "$bin" capture import --mailbox ann@fund.com "$work/bulk"
+timeout 120 "$bin" capture import --mailbox ann@fund.com "$work/today"
 timeout 120 "$bin" capture import --mailbox ann@fund.com --sent "$work/sent-ann"
 timeout 120 "$bin" capture import --mailbox bob@fund.com tests/fixtures/eml/multipart-alternative.eml
 timeout 120 "$bin" capture import --mailbox bob@fund.com --sent "$work/sent-bob"
 
 export CONSOLE_BASE="$base"
 export CONSOLE_ADMIN_EMAIL=ann@fund.com
+export CONSOLE_FUND_TZ="$CRM_TIMEZONE"
 CONSOLE_ADMIN_LINK="$("$bin" token --email ann@fund.com --link)"
 CONSOLE_MEMBER_LINK="$("$bin" token --email bob@fund.com --link)"
 export CONSOLE_ADMIN_LINK CONSOLE_MEMBER_LINK

@@ -19,7 +19,7 @@ import {
 } from '@mailroom/client';
 import type { Account, Policy, PolicyChange, Proposal, SyncReport } from './types';
 import { call } from './api';
-import { AdminOnly, LoadMore, Show, useAction, useLoad, useMe, usePaged, when } from './ui';
+import { AdminOnly, LoadMore, Show, When, plural, useAction, useLoad, useMe, usePaged, when } from './ui';
 
 type Decided = 'approved' | 'rejected';
 
@@ -376,10 +376,11 @@ function DigestSettings() {
       <h2>Preview of today's digest</h2>
       <Show load={preview}>
         {(d) => (
-          <article class="email">
+          <article class="email" aria-label="Preview of today's digest" data-testid="digest-preview">
             <div class="subject">{d.subject}</div>
             <div class="meta">
-              {when(d.since)} – {when(d.until)} · {d.email_count} emails, {d.investor_count} investors, {d.user_count} teammates
+              <When ts={d.since} /> – <When ts={d.until} /> · {plural(d.email_count, 'email')}, {plural(d.investor_count, 'investor')}, {plural(d.user_count, 'teammate')} with
+              activity
             </div>
             <pre class="body">{d.body}</pre>
           </article>

@@ -125,6 +125,11 @@ export function when(ts: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? ts : d.toLocaleString();
 }
 
+/** "1 email", "2 emails". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 /** A timestamp as text, machine-readable in `datetime`. */
 export function When({ ts }: { ts: string | null | undefined }) {
   if (!ts) return <>—</>;

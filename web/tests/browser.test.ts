@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_EMAIL, ADMIN_LINK, BASE, MEMBER_LINK, OUTBOX, TEST_MS, assertNewestFirst, ctx, nav, results, rows, search, shot, signIn, until } from './harness.js';
+import { ADMIN_EMAIL, ADMIN_LINK, BASE, FUND_TZ, MEMBER_LINK, OUTBOX, TEST_MS, assertNewestFirst, ctx, digestDay, header, nav, outboxFiles, results, rows, search, shot, signIn, until } from './harness.js';
 
 test('sign in by the CLI link shows who is signed in', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
@@ -214,6 +214,56 @@ test('Digest: on and a new hour survive a reload; the test email lands in the ou
   // The send log shows it.
   await page.getByTestId('sends').filter({ hasText: 'test' }).waitFor();
   await shot(page, 'digest');
+  await page.close();
+});
+
+test('Digest: the preview is today\'s digest; "Send Digest Now" mails it to the admin only and logs a send-now', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await nav(page, 'Digest');
+  // Today's window holds one email: Lena's "Quarterly LP update" to Ann, an hour old.
+  const days = [digestDay(new Date(), FUND_TZ)];
+  const subjects = () => days.map((d) => `mailroom digest for ${d}: 1 email, 1 investor`);
+  const preview = page.getByTestId('digest-preview');
+  await preview.waitFor();
+  const shown = (await preview.locator('.subject').textContent()) ?? '';
+  days.push(digestDay(new Date(), FUND_TZ)); // in case the fund's day turned meanwhile
+  assert.ok(subjects().includes(shown), `today's subject: ${shown}`);
+  assert.match((await preview.locator('.meta').textContent()) ?? '', /1 email, 1 investor, 1 teammate with activity/);
+  assert.match((await preview.locator('pre').textContent()) ?? '', /Ann Admin: 1 email \(1 received, 0 sent\) with 1 investor\./);
+  assert.match((await preview.locator('pre').textContent()) ?? '', new RegExp(`\\(${FUND_TZ.replace('/', '\\/')}`), "the window is in the fund's zone");
+
+  const sendNowRows = () => page.getByTestId('sends').locator('li').filter({ hasText: 'send now' }).count();
+  await page.getByTestId('sends').or(page.getByText('No digest sent yet.')).first().waitFor();
+  const loggedBefore = await sendNowRows();
+  const before = new Set(outboxFiles());
+  await page.getByRole('button', { name: 'Send Digest Now' }).click();
+  const status = page.getByRole('status').filter({ hasText: /^Digest “/ }).or(page.getByRole('alert'));
+  await status.first().waitFor();
+  const said = (await status.first().textContent()) ?? '';
+  assert.ok(
+    subjects().some((s) => said === `Digest “${s}” sent by outbox to ${ADMIN_EMAIL}.`),
+    `the page says what was sent, and to whom: ${said}`,
+  );
+  // The .eml is in the outbox, to the admin alone (the scheduler may have
+  // written today's scheduled digest too: the same rule holds for it).
+  const fresh = await until(
+    async () => outboxFiles().filter((f) => !before.has(f)),
+    (f) => f.some((name) => subjects().includes(header(readFileSync(join(OUTBOX, name), 'utf8'), 'Subject'))),
+    "the digest's .eml in the outbox",
+  );
+  for (const f of fresh) {
+    const eml = readFileSync(join(OUTBOX, f), 'utf8');
+    assert.equal(header(eml, 'To').replace(/^.*</, '').replace(/>.*$/, ''), ADMIN_EMAIL, `${f} is to the admin only`);
+    assert.doesNotMatch(eml, /^(Cc|Bcc):/im, 'no copies');
+  }
+  const digest = fresh.map((f) => readFileSync(join(OUTBOX, f), 'utf8')).find((e) => subjects().includes(header(e, 'Subject'))) ?? '';
+  assert.match(digest, /Ann Admin: 1 email \(1 received, 0 sent\) with 1 investor\./, "it carries the day's activity");
+  assert.match(digest, /Quarterly LP update/, "and the day's email");
+  // The send log has one more send-now row, sent, to one admin.
+  await until(sendNowRows, (n) => n === loggedBefore + 1, 'a send-now row in the send log');
+  const row = page.getByTestId('sends').locator('li').filter({ hasText: 'send now' }).first();
+  assert.match((await row.textContent()) ?? '', /^sent .* · send now · outbox · 1 admin/);
+  await shot(page, 'digest-sent-now');
   await page.close();
 });
 

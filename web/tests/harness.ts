@@ -3,7 +3,7 @@
 // profile, sign-in by a CLI link, screenshots and bounded polling.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -21,6 +21,8 @@ export const ADMIN_EMAIL = env('CONSOLE_ADMIN_EMAIL');
 export const MEMBER_LINK = process.env.CONSOLE_MEMBER_LINK ?? '';
 export const OUTBOX = env('CONSOLE_OUTBOX_DIR');
 export const SHOTS = env('CONSOLE_SCREENSHOTS');
+/** The fund's time zone (the service's CRM_TIMEZONE). */
+export const FUND_TZ = process.env.CONSOLE_FUND_TZ ?? 'UTC';
 export const STEP_MS = 15_000;
 export const TEST_MS = 90_000;
 
@@ -91,6 +93,24 @@ export async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what:
     v = await f();
   }
   return v;
+}
+
+/** The digest's day as its subject names it ("Sat 5 Dec 2026"), in `zone`. */
+export function digestDay(at: Date, zone: string): string {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }).formatToParts(at);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}`;
+}
+
+/** The .eml files in the outbox. */
+export function outboxFiles(): string[] {
+  return readdirSync(OUTBOX).filter((f) => f.endsWith('.eml'));
+}
+
+/** A header of a message, its folded lines joined. */
+export function header(eml: string, name: string): string {
+  const m = new RegExp(`^${name}:(.*(?:\\r?\\n[ \\t].*)*)`, 'im').exec(eml);
+  return (m?.[1] ?? '').replace(/\r?\n[ \t]+/g, ' ').trim();
 }
 
 export async function nav(page: Page, label: string): Promise<void> {
