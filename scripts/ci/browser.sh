@@ -179,8 +179,9 @@ if [ "$status" = 0 ]; then
 fi
 cd "$root"
 
-# "Draft a reply" needs Gmail: the same database served again with the fake
-# Google from tests/src (a loopback Gmail API that records drafts).
+# "Draft a reply" and "Sync now" need Gmail: the same database served again
+# with the fake Google from tests/src (a loopback Gmail API that records
+# drafts and sends; tests steer it and read its counters at FAKE_CONTROL_URL).
 if [ "$status" = 0 ] && [ "${BROWSER_DRAFTS:-1}" = 1 ]; then
   kill "${pids[0]}" && wait "${pids[0]}" 2>/dev/null || true
   fakes="${FAKE_UPSTREAMS_BIN:-$root/target/debug/fake_upstreams}"
@@ -193,7 +194,7 @@ if [ "$status" = 0 ] && [ "${BROWSER_DRAFTS:-1}" = 1 ]; then
   pids+=($!)
   exec 9>"$work/fakes.in"
   for _ in $(seq 1 150); do
-    [ "$(wc -l <"$work/fakes.env")" -ge 3 ] && break
+    [ "$(wc -l <"$work/fakes.env")" -ge 4 ] && break
     sleep 0.1
   done
   set -a
@@ -201,6 +202,9 @@ if [ "$status" = 0 ] && [ "${BROWSER_DRAFTS:-1}" = 1 ]; then
   . "$work/fakes.env"
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   MAILROOM_BIND="127.0.0.1:$port"
+  # The fake's seeded mail is dated November 2026: in the first sync's
+  # window whenever the tests run.
+  SYNC_BACKFILL_DAYS=3650
   set +a
   base="http://127.0.0.1:$port"
   "$bin" serve >"$work/serve-gmail.log" 2>&1 &
@@ -210,11 +214,12 @@ if [ "$status" = 0 ] && [ "${BROWSER_DRAFTS:-1}" = 1 ]; then
     sleep 0.2
   done
   export CONSOLE_BASE="$base"
+  export CONSOLE_FAKE_CONTROL="$FAKE_CONTROL_URL"
   CONSOLE_ADMIN_LINK="$("$bin" token --email ann@fund.com --link)"
   export CONSOLE_ADMIN_LINK
-  (cd web && timeout "${BROWSER_RUN_SECONDS:-420}" node --test --test-concurrency=1 --test-timeout=120000 tests/.build/draft.test.js) || {
+  (cd web && timeout "${BROWSER_RUN_SECONDS:-420}" node --test --test-concurrency=1 --test-timeout=120000 tests/.build/draft.test.js tests/.build/mailboxes.test.js) || {
     status=$?
-    echo "browser.sh: the draft test FAILED; the server's log:" >&2
+    echo "browser.sh: the Gmail-phase tests FAILED; the server's log:" >&2
     tail -n 60 "$work/serve-gmail.log" >&2
   }
   exec 9>&-

@@ -164,10 +164,10 @@ function CaptureErrors({ account }: { account: Account }) {
           items.length === 0 ? (
             <p class="muted">No capture errors.</p>
           ) : (
-            <ul class="plain">
+            <ul class="plain" aria-label={`Capture errors of ${account.email_address}`}>
               {items.map((e) => (
                 <li key={e.id}>
-                  {when(e.occurred_at)} · message {e.gmail_message_id} · {e.error}
+                  <When ts={e.occurred_at} /> · message {e.gmail_message_id} · {e.error}
                   {e.occurrences > 1 ? ` (${e.occurrences} times)` : ''}
                 </li>
               ))}
@@ -206,11 +206,22 @@ function MailboxList() {
               <li class="card" key={m.id}>
                 <div class="subject">{m.email_address}</div>
                 <div class="meta">
-                  owner {m.user_email} · <span class={`tag ${m.sync_state}`}>{m.sync_state}</span> · {m.enabled ? 'enabled' : 'disabled'} · last sync {when(m.last_synced_at)} · {m.message_count}{' '}
-                  messages
+                  owner {m.user_email} ·{' '}
+                  <span class={`tag ${m.sync_state}`} data-testid="sync-state">
+                    {m.sync_state}
+                  </span>{' '}
+                  · {m.enabled ? 'enabled' : 'disabled'} · last sync{' '}
+                  <span data-testid="last-sync">
+                    <When ts={m.last_synced_at} />
+                  </span>{' '}
+                  · <span data-testid="message-count">{plural(m.message_count, 'message')}</span>
                 </div>
                 <div class="meta" data-testid="audit">{m.audit ? m.audit.summary : 'not audited yet'}</div>
-                {m.last_error && <div class="error">Last error: {m.last_error}</div>}
+                {m.last_error && (
+                  <div class="error" data-testid="last-error">
+                    Last error: {m.last_error}
+                  </div>
+                )}
                 <CaptureErrors account={m} />
                 <div class="actions">
                   <button

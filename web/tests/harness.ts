@@ -23,6 +23,8 @@ export const OUTBOX = env('CONSOLE_OUTBOX_DIR');
 export const SHOTS = env('CONSOLE_SCREENSHOTS');
 /** The fund's time zone (the service's CRM_TIMEZONE). */
 export const FUND_TZ = process.env.CONSOLE_FUND_TZ ?? 'UTC';
+/** The fake Google's control endpoint (the Gmail phase only). */
+export const FAKE_CONTROL = process.env.CONSOLE_FAKE_CONTROL ?? '';
 export const STEP_MS = 15_000;
 export const TEST_MS = 90_000;
 
@@ -162,4 +164,33 @@ export async function search(page: Page, set: (p: Page) => Promise<void>): Promi
     page.getByRole('button', { name: 'Search', exact: true }).click(),
   ]);
   return results(page);
+}
+
+export type FakeDraft = { id: string; message_id: string; thread_id: string; raw: string };
+export type FakeState = {
+  calls: Record<string, number>;
+  mailboxes: Record<string, { drafts: FakeDraft[]; sent: number }>;
+};
+
+async function control(method: 'GET' | 'POST', path: string, body?: string): Promise<unknown> {
+  if (!FAKE_CONTROL) throw new Error('CONSOLE_FAKE_CONTROL is not set (the Gmail phase of scripts/ci/browser.sh)');
+  const r = await fetch(`${FAKE_CONTROL}${path}`, { method, body, signal: AbortSignal.timeout(STEP_MS) });
+  assert.equal(r.status, 200, `fake Google control ${method} ${path}: ${r.status}`);
+  return r.json();
+}
+
+/** What the fake Google saw: calls per endpoint, drafts and sends per mailbox. */
+export async function fakeState(): Promise<FakeState> {
+  return (await control('GET', '/state')) as FakeState;
+}
+
+/** Adds a raw message to a mailbox of the fake Google; its Gmail id. */
+export async function fakeAddMessage(mailbox: string, raw: string): Promise<string> {
+  const r = (await control('POST', `/messages/${encodeURIComponent(mailbox)}`, raw)) as { id: string };
+  return r.id;
+}
+
+/** Queues faults on an endpoint of the fake Google (`echo` quotes the request's credentials). */
+export async function fakeFault(endpoint: string, kind: 'status' | 'echo', status: number, count = 1): Promise<void> {
+  await control('POST', `/faults/${endpoint}/${kind}/${status}?count=${count}`);
 }
