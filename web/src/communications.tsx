@@ -296,7 +296,11 @@ function ReplyDraft({ m }: { m: Email }) {
   };
   // The draft goes into the caller's copy of the email when they hold one.
   const mine = m.mailboxes.find((b) => b.email_address === me?.email) ?? m.mailboxes[0];
-  const gmail = (thread: string) => `https://mail.google.com/mail/?authuser=${encodeURIComponent(mine?.email_address ?? '')}#all/${encodeURIComponent(thread)}`;
+  // Gmail's web UI opens a draft by its message's id (#drafts?compose=<id>);
+  // without one, the thread is the nearest place.
+  const gmail = (d: DraftCreated) =>
+    `https://mail.google.com/mail/?authuser=${encodeURIComponent(mine?.email_address ?? '')}` +
+    (d.gmail_message_id ? `#drafts?compose=${encodeURIComponent(d.gmail_message_id)}` : `#all/${encodeURIComponent(d.thread_id)}`);
   return (
     <>
       <h2>Draft a reply</h2>
@@ -321,9 +325,10 @@ function ReplyDraft({ m }: { m: Email }) {
       {err !== undefined && <ErrorBox error={err} />}
       {done && (
         <p class="ok" role="status" data-testid="draft-done">
-          Draft “{done.subject}” created for {[...done.to, ...done.cc].join(', ')}.{' '}
-          <a href={gmail(done.thread_id)} target="_blank" rel="noreferrer">
-            Open the thread in Gmail
+          Draft “{done.subject}” created, to {done.to.join(', ')}
+          {done.cc.length > 0 ? `, cc ${done.cc.join(', ')}` : ''}.{' '}
+          <a href={gmail(done)} target="_blank" rel="noreferrer">
+            {done.gmail_message_id ? 'Open the draft in Gmail' : 'Open the thread in Gmail'}
           </a>{' '}
           to review and send it.
         </p>
