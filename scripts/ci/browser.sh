@@ -54,7 +54,9 @@ set -a
 DATABASE_URL="sqlite://$work/mailroom.sqlite?mode=rwc"
 CRM_JWT_SECRET="browser-test-secret-browser-test-secret-01"
 CRM_INTERNAL_DOMAINS=fund.com
-CRM_TIMEZONE=UTC
+# The fund's zone is not UTC, and the browser's is a third one
+# (CONSOLE_BROWSER_TZ): the console must read dates and hours in the fund's.
+CRM_TIMEZONE="${CRM_TIMEZONE:-Europe/Paris}"
 SYNC_INTERVAL_S=3600
 MAILROOM_OUTBOX_DIR="$work/outbox"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -124,6 +126,21 @@ Routine note number $nn from Bulk LP.
 EML
 done
 
+# A day boundary that only the fund's zone gets right: 22:30 UTC on 12 May
+# is 00:30 on 13 May in Paris, and still the 12th in New York and in UTC.
+mkdir -p "$work/late"
+cat >"$work/late/late.eml" <<'EML'
+From: lp@investor.com
+To: Ann Admin <ann@fund.com>
+Subject: Late-night note
+Date: Sun, 12 May 2024 22:30:00 +0000
+Message-ID: <late-1@investor.com>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Sent after midnight, Paris time.
+EML
+
 # Today's digest has one email: Lena's, sent an hour ago (the rest is 2024).
 mkdir -p "$work/today"
 cat >"$work/today/today.eml" <<EML
@@ -158,6 +175,7 @@ done
 timeout 120 "$bin" capture import --mailbox ann@fund.com tests/fixtures/eml
 timeout 120 "$bin" capture import --mailbox ann@fund.com "$work/bulk"
 timeout 120 "$bin" capture import --mailbox ann@fund.com "$work/today"
+timeout 120 "$bin" capture import --mailbox ann@fund.com "$work/late"
 timeout 120 "$bin" capture import --mailbox ann@fund.com --sent "$work/sent-ann"
 timeout 120 "$bin" capture import --mailbox bob@fund.com tests/fixtures/eml/multipart-alternative.eml
 timeout 120 "$bin" capture import --mailbox bob@fund.com --sent "$work/sent-bob"
@@ -165,6 +183,7 @@ timeout 120 "$bin" capture import --mailbox bob@fund.com --sent "$work/sent-bob"
 export CONSOLE_BASE="$base"
 export CONSOLE_ADMIN_EMAIL=ann@fund.com
 export CONSOLE_FUND_TZ="$CRM_TIMEZONE"
+export CONSOLE_BROWSER_TZ="${CONSOLE_BROWSER_TZ:-America/New_York}"
 CONSOLE_ADMIN_LINK="$("$bin" token --email ann@fund.com --link)"
 CONSOLE_MEMBER_LINK="$("$bin" token --email bob@fund.com --link)"
 export CONSOLE_ADMIN_LINK CONSOLE_MEMBER_LINK

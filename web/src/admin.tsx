@@ -19,7 +19,8 @@ import {
 } from '@mailroom/client';
 import type { Account, Policy, PolicyChange, Proposal, SyncReport } from './types';
 import { call } from './api';
-import { AdminOnly, LoadMore, Show, When, plural, useAction, useLoad, useMe, usePaged, when } from './ui';
+import { AdminOnly, LoadMore, Show, When, plural, useAction, useLoad, useMe, usePaged } from './ui';
+import { browserZone, clockIn, today, zonedTime } from './zone';
 
 type Decided = 'approved' | 'rejected';
 
@@ -28,11 +29,11 @@ function ProposalCard({ x, children }: { x: Proposal; children?: ComponentChildr
     <li class="card" key={x.id}>
       <div class="subject">{x.subject ?? '(no subject)'}</div>
       <div class="meta">
-        <span class={`tag ${x.status}`}>{x.status}</span> {x.investor_name ?? `investor ${x.investor_id}`} · {x.from_email ?? ''} · {when(x.sent_at)} · {x.direction}
+        <span class={`tag ${x.status}`}>{x.status}</span> {x.investor_name ?? `investor ${x.investor_id}`} · {x.from_email ?? ''} · <When ts={x.sent_at} /> · {x.direction}
       </div>
       {x.decided_at != null && (
         <div class="meta" data-testid="decided-by">
-          {x.status} by {x.decided_by ?? 'a former user'} · {when(x.decided_at)}
+          {x.status} by {x.decided_by ?? 'a former user'} · <When ts={x.decided_at} />
         </div>
       )}
       {children}
@@ -136,7 +137,7 @@ export function Drafts() {
                     {d.reply_all ? 'Reply-all' : 'Reply'} to email {d.email_id}
                   </div>
                   <div class="meta">
-                    by {d.user_email} · {when(d.created_at)} · Gmail draft {d.gmail_draft_id}
+                    by {d.user_email} · <When ts={d.created_at} /> · Gmail draft {d.gmail_draft_id}
                     {d.thread_id ? ` · thread ${d.thread_id}` : ''}
                   </div>
                 </li>
@@ -305,6 +306,18 @@ export function Digest() {
   );
 }
 
+/** What the fund's send hour is on the browser's clock today, when the zones differ. */
+function HourHere({ hour, zone }: { hour: number; zone: string }) {
+  const here = browserZone();
+  if (here === zone) return null;
+  const at = zonedTime(today(zone), hour, zone);
+  return (
+    <p class="muted" data-testid="hour-here">
+      {hourLabel(hour)} in {zone} is {clockIn(at, undefined)} your time ({here}) today.
+    </p>
+  );
+}
+
 function DigestSettings() {
   const [policy] = useLoad(() => call(getDigestPolicy()), []);
   // The last saved policy, and the change being saved (shown at once).
@@ -348,6 +361,7 @@ function DigestSettings() {
                   ))}
                 </select>
               </label>
+              <HourHere hour={p.send_hour} zone={p.timezone} />
               <p class="muted">
                 Times are in the fund's time zone, {p.timezone}. Setting from: {p.source === 'db' ? 'saved here' : 'the service configuration'}.
               </p>
@@ -406,11 +420,11 @@ function DigestSettings() {
             <ul class="list" aria-labelledby="sends-h" data-testid="sends">
               {items.map((s) => (
                 <li class="card" key={s.id}>
-                  <span class={`tag ${s.ok ? 'approved' : 'error'}`}>{s.ok ? 'sent' : 'failed'}</span> {when(s.sent_at)} · {s.trigger.replace('_', ' ')} · {s.transport ?? 'no transport'} · {s.recipient_count}{' '}
+                  <span class={`tag ${s.ok ? 'approved' : 'error'}`}>{s.ok ? 'sent' : 'failed'}</span> <When ts={s.sent_at} /> · {s.trigger.replace('_', ' ')} · {s.transport ?? 'no transport'} · {s.recipient_count}{' '}
                   admin{s.recipient_count === 1 ? '' : 's'}
                   {s.error_kind ? ` · ${s.error_kind}` : ''}
                   <div class="meta">
-                    window {when(s.window_since)} – {when(s.window_until)}
+                    window <When ts={s.window_since} /> – <When ts={s.window_until} />
                   </div>
                 </li>
               ))}

@@ -3,24 +3,21 @@ import { createDraft, getEmailActivity, listActivityInvestors, listEmailAccounts
 import type { ListEmailActivityData } from '@mailroom/client';
 import type { DraftCreated, EmailDetail as Email } from './types';
 import { call } from './api';
-import { AdminOnly, ErrorBox, LoadMore, Show, When, useLoad, useMe, usePaged, when } from './ui';
+import { AdminOnly, ErrorBox, LoadMore, Show, When, useLoad, useMe, usePaged, useZone } from './ui';
+import { zonedTime } from './zone';
 
 type Filters = { investor: string; mailbox: string; direction: string; q: string; since: string; until: string };
 const empty: Filters = { investor: '', mailbox: '', direction: '', q: '', since: '', until: '' };
 
-function query(f: Filters, cursor?: string): NonNullable<ListEmailActivityData['query']> {
-  // since/until are whole days in the browser's zone, sent as instants.
+function query(f: Filters, zone: string | undefined, cursor?: string): NonNullable<ListEmailActivityData['query']> {
+  // since/until are whole days in the fund's time zone, sent as instants.
   const q: NonNullable<ListEmailActivityData['query']> = {};
   if (f.investor) q.investor_id = Number(f.investor);
   if (f.mailbox) q.account_id = Number(f.mailbox);
   if (f.direction === 'inbound' || f.direction === 'outbound') q.direction = f.direction;
   if (f.q.trim()) q.q = f.q.trim();
-  if (f.since) q.since = new Date(`${f.since}T00:00:00`).toISOString();
-  if (f.until) {
-    const end = new Date(`${f.until}T00:00:00`);
-    end.setDate(end.getDate() + 1);
-    q.until = end.toISOString();
-  }
+  if (f.since) q.since = zonedTime(f.since, 0, zone).toISOString();
+  if (f.until) q.until = zonedTime(f.until, 0, zone, 1).toISOString();
   if (cursor) q.cursor = cursor;
   return q;
 }
@@ -38,7 +35,8 @@ function Search({ openEmail }: { openEmail: (id: number) => void }) {
   const [filters, setFilters] = useState<Filters>(empty);
   const [investors] = useLoad(() => call(listActivityInvestors()), []);
   const [mailboxes] = useLoad(() => call(listEmailAccounts()), []);
-  const list = usePaged((cursor) => call(listEmailActivity({ query: query(filters, cursor) })), [JSON.stringify(filters)]);
+  const zone = useZone();
+  const list = usePaged((cursor) => call(listEmailActivity({ query: query(filters, zone, cursor) })), [JSON.stringify(filters), zone]);
   const badDates = draft.since !== '' && draft.until !== '' && draft.until < draft.since;
   const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
 
@@ -113,6 +111,9 @@ function Search({ openEmail }: { openEmail: (id: number) => void }) {
             Clear
           </button>
         </div>
+        <p class="muted" data-testid="date-zone">
+          Dates are days in {zone ? `the fund's time zone, ${zone}` : 'your time zone'}.
+        </p>
         {badDates && (
           <p class="error" role="alert">
             The end date is before the start date.
@@ -210,7 +211,7 @@ function EmailView({ m, open }: { m: Email; open: (id: number) => void }) {
           </>
         )}
         <dt>Sent</dt>
-        <dd>{when(m.sent_at)}</dd>
+        <dd><When ts={m.sent_at} /></dd>
         <dt>Direction</dt>
         <dd>{m.direction}</dd>
         <dt>Investors</dt>
@@ -264,7 +265,7 @@ function EmailView({ m, open }: { m: Email; open: (id: number) => void }) {
               >
                 <span class="subject">{t.subject ?? '(no subject)'}</span>
                 <span class="meta">
-                  <span class={`tag ${t.direction}`}>{t.direction}</span> {t.from_email ?? ''} · {when(t.sent_at)}
+                  <span class={`tag ${t.direction}`}>{t.direction}</span> {t.from_email ?? ''} · <When ts={t.sent_at} />
                 </span>
               </a>
             </li>

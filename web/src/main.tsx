@@ -1,10 +1,11 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { getMe } from '@mailroom/client';
+import type { ComponentChildren } from 'preact';
+import { getDigestPolicy, getMe } from '@mailroom/client';
 import { call, setupClient, signOut, takeTokenFromUrl, token } from './api';
 import { Communications, EmailDetail } from './communications';
 import { Digest, Drafts, Mailboxes, Proposals } from './admin';
-import { MeContext, Show, useLoad } from './ui';
+import { MeContext, Show, ZoneContext, useLoad } from './ui';
 import './style.css';
 
 const pages = [
@@ -35,6 +36,17 @@ function SignIn({ expired }: { expired: boolean }) {
       <p class="muted">Open the printed link in this browser. The token stays in this tab only.</p>
     </main>
   );
+}
+
+/**
+ * Pages read and show times in the fund's time zone, which the digest policy
+ * reports to admins; members (and a policy that cannot be read) get the
+ * browser's zone.
+ */
+function FundZone({ admin, children }: { admin: boolean; children: ComponentChildren }) {
+  const [zone] = useLoad(() => (admin ? call(getDigestPolicy()).then((p) => p.timezone) : Promise.resolve(null)), [admin]);
+  if (zone.state === 'loading') return <p class="muted" role="status">Loading…</p>;
+  return <ZoneContext.Provider value={zone.state === 'ok' ? zone.data : null}>{children}</ZoneContext.Provider>;
 }
 
 function Console({ onSignOut }: { onSignOut: () => void }) {
@@ -89,7 +101,7 @@ function Console({ onSignOut }: { onSignOut: () => void }) {
         </span>
       </header>
       <main id="main" tabIndex={-1}>
-        <Show load={me}>{() => page}</Show>
+        <Show load={me}>{(u) => <FundZone admin={u.role === 'admin'}>{page}</FundZone>}</Show>
       </main>
     </MeContext.Provider>
   );

@@ -127,6 +127,62 @@ test('Communications: "Load more" appends the next page, newest first, with no d
   await page.close();
 });
 
+test("Time zones: date filters and times are the fund's, not the browser's; the send hour is the fund's", { timeout: TEST_MS }, async () => {
+  const browserTz = process.env.CONSOLE_BROWSER_TZ ?? 'UTC';
+  assert.notEqual(browserTz, FUND_TZ, 'the browser runs in another zone than the fund (else this proves nothing)');
+  const page = await signIn(ADMIN_LINK);
+  assert.equal(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone), browserTz);
+  await page.getByTestId('date-zone').waitFor();
+  assert.equal(await page.getByTestId('date-zone').textContent(), `Dates are days in the fund's time zone, ${FUND_TZ}.`);
+
+  // "Late-night note" was sent at 22:30 UTC on 12 May 2024: 13 May in Paris,
+  // still the 12th in New York (and in UTC).
+  const at = new Date('2024-05-12T22:30:00Z');
+  const fundDay = new Intl.DateTimeFormat('en-CA', { timeZone: FUND_TZ }).format(at);
+  const browserDay = new Intl.DateTimeFormat('en-CA', { timeZone: browserTz }).format(at);
+  assert.notEqual(fundDay, browserDay, 'the email falls on different days in the two zones');
+  const on = (day: string) =>
+    search(page, async (p) => {
+      await p.getByLabel('Sent on or after').fill(day);
+      await p.getByLabel('Sent on or before').fill(day);
+    });
+  assert.deepEqual(await on(fundDay), ['Late-night note'], `on ${fundDay}, the fund's day`);
+  assert.deepEqual(await on(browserDay), [], `not on ${browserDay}, the browser's day`);
+
+  // Its time is shown in the fund's zone.
+  await on(fundDay);
+  const row = page.getByRole('list', { name: 'Emails' }).getByRole('link', { name: /^Late-night note/ });
+  const shown = (await row.locator('time').textContent()) ?? '';
+  const expected = new Intl.DateTimeFormat('en-US', { timeZone: FUND_TZ, year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(at);
+  assert.equal(shown, expected, 'the list shows the fund zone\'s time');
+  await row.click();
+  await page.getByRole('heading', { level: 1, name: 'Late-night note' }).waitFor();
+  assert.equal(await page.locator('dd time').first().textContent(), expected, 'and so does the email');
+
+  // The send hour is the fund's: saved as chosen, and told in the browser's time too.
+  await nav(page, 'Digest');
+  const hour = page.getByLabel(/^Send time/);
+  await hour.waitFor();
+  assert.match((await page.locator('label', { has: hour }).textContent()) ?? '', new RegExp(`\\(${FUND_TZ}\\)`));
+  const chosen = (await hour.inputValue()) === '9' ? '10' : '9';
+  await hour.selectOption(chosen);
+  await page.getByRole('status').filter({ hasText: `sent at ${chosen.padStart(2, '0')}:00 ${FUND_TZ}` }).waitFor();
+  // 09:00 on the fund's clock today, read on the browser's clock.
+  const wallOf = (tz: string, t: Date) => {
+    const p = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' }).formatToParts(t).map((x) => [x.type, Number(x.value)]));
+    return Date.UTC(p.year ?? 0, (p.month ?? 1) - 1, p.day ?? 1, p.hour ?? 0, p.minute ?? 0);
+  };
+  const now = new Date();
+  const fundAheadH = (wallOf(FUND_TZ, now) - wallOf(browserTz, now)) / 3_600_000;
+  const hereH = (((Number(chosen) - fundAheadH) % 24) + 24) % 24;
+  assert.equal(
+    await page.getByTestId('hour-here').textContent(),
+    `${chosen.padStart(2, '0')}:00 in ${FUND_TZ} is ${String(hereH).padStart(2, '0')}:00 your time (${browserTz}) today.`,
+  );
+  await shot(page, 'digest-time-zones');
+  await page.close();
+});
+
 test('Proposals: approving one takes it off the pending list', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
   await nav(page, 'Proposals');

@@ -49,7 +49,8 @@ before(async () => {
       '--disable-sync',
     ],
     viewport: { width: 1280, height: 900 },
-    timezoneId: 'UTC',
+    // Not the fund's zone (CONSOLE_FUND_TZ): the console must not read dates in it.
+    timezoneId: process.env.CONSOLE_BROWSER_TZ ?? 'UTC',
     locale: 'en-US',
   });
   ctx.setDefaultTimeout(STEP_MS);
