@@ -300,7 +300,7 @@ function hourLabel(h: number): string {
 
 export function Digest() {
   return (
-    <AdminOnly title="Digest">
+    <AdminOnly title="Settings → Admin">
       <DigestSettings />
     </AdminOnly>
   );
@@ -339,9 +339,10 @@ function DigestSettings() {
     });
   return (
     <section>
-      <h1>Digest</h1>
-      <p class="muted">Settings → Admin. The daily activity digest goes to the fund's active admins only.</p>
+      <h1>Settings → Admin</h1>
       {act.view}
+      <h2>Daily digest</h2>
+      <p class="muted">The daily activity digest goes to the fund's active admins only.</p>
       <Show load={policy}>
         {(loaded) => {
           const p = { ...(saved ?? loaded), ...pending };

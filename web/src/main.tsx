@@ -13,7 +13,8 @@ const pages = [
   ['/proposals', 'Proposals', false],
   ['/drafts', 'Drafts', false],
   ['/mailboxes', 'Mailboxes', true],
-  ['/digest', 'Digest', true],
+  // The digest's settings are the product's Settings → Admin.
+  ['/settings/admin', 'Settings', true],
 ] as const;
 
 function go(path: string) {
@@ -63,9 +64,9 @@ function Console({ onSignOut }: { onSignOut: () => void }) {
   else if (path === '/proposals') page = <Proposals />;
   else if (path === '/drafts') page = <Drafts />;
   else if (path === '/mailboxes') page = <Mailboxes />;
-  else if (path === '/digest') page = <Digest />;
+  else if (path === '/settings/admin' || path === '/digest') page = <Digest />;
   else page = <Communications openEmail={(id) => go(`/communications/${id}`)} />;
-  const active = pages.find(([p]) => path.startsWith(p))?.[0] ?? '/communications';
+  const active = path === '/digest' ? '/settings/admin' : (pages.find(([p]) => path.startsWith(p))?.[0] ?? '/communications');
   const isAdmin = me.state === 'ok' && me.data.role === 'admin';
   return (
     <MeContext.Provider value={me.state === 'ok' ? me.data : null}>

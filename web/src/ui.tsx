@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
-import { useContext, useEffect, useState } from 'preact/hooks';
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import type { Me } from './types';
 import { describe } from './api';
 import { formatIn } from './zone';
@@ -159,6 +159,23 @@ export function useAction() {
       setBusy(false);
     }
   };
-  const view = msg === null ? null : 'ok' in msg ? <p class="ok" role="status">{msg.ok}</p> : <ErrorBox error={msg.error} />;
+  // An action often removes the control that ran it (an approved proposal
+  // leaves the list): focus then goes to its message rather than to the
+  // page's start, so a keyboard user carries on from there.
+  const ref = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    const focused = document.activeElement;
+    if (msg !== null && (focused === null || focused === document.body || !focused.isConnected)) ref.current?.focus();
+  }, [msg]);
+  const view =
+    msg === null ? null : 'ok' in msg ? (
+      <p class="ok" role="status" tabIndex={-1} ref={ref}>
+        {msg.ok}
+      </p>
+    ) : (
+      <p class="error" role="alert" tabIndex={-1} ref={ref}>
+        {describe(msg.error)}
+      </p>
+    );
   return { busy, run, view };
 }

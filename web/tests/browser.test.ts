@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_EMAIL, ADMIN_LINK, BASE, FUND_TZ, MEMBER_LINK, OUTBOX, TEST_MS, assertNewestFirst, ctx, digestDay, header, nav, outboxFiles, results, rows, search, shot, signIn, until } from './harness.js';
+import { ADMIN_EMAIL, ADMIN_LINK, BASE, FUND_TZ, MEMBER_LINK, OUTBOX, TEST_MS, assertNewestFirst, ctx, digestDay, header, nav, navSettings, outboxFiles, results, rows, search, shot, signIn, until } from './harness.js';
 
 test('sign in by the CLI link shows who is signed in', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
@@ -22,6 +22,24 @@ test('a bad or expired token signs out with a clear message', { timeout: TEST_MS
   await page.getByText('mailroom token --email you@fund.com --link').waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the bad token is dropped');
   await shot(page, 'sign-in');
+  await page.close();
+});
+
+test('a 401 part-way through a session signs out, with the same message', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await page.getByRole('heading', { level: 1, name: 'Communications' }).waitFor();
+  await results(page);
+  // From now on the tab's token is refused, as when it expires mid-session:
+  // the real server answers its requests 401.
+  await page.route('**/api/**', (route) => route.continue({ headers: { ...route.request().headers(), authorization: 'Bearer expired.token.here' } }));
+  const refused = page.waitForResponse((r) => r.url().startsWith(`${BASE}/api/`) && r.status() === 401);
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Proposals' }).click();
+  await refused;
+  await page.getByRole('alert').filter({ hasText: 'Your session ended. Sign in again.' }).waitFor();
+  await page.getByText('mailroom token --email you@fund.com --link').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the token is dropped');
+  assert.equal(await page.getByTestId('who').count(), 0, 'nobody is shown signed in');
+  assert.ok(!((await page.locator('body').textContent()) ?? '').includes('Signed side letter'), 'no admin data stays on screen');
   await page.close();
 });
 
@@ -160,7 +178,7 @@ test("Time zones: date filters and times are the fund's, not the browser's; the 
   assert.equal(await page.locator('dd time').first().textContent(), expected, 'and so does the email');
 
   // The send hour is the fund's: saved as chosen, and told in the browser's time too.
-  await nav(page, 'Digest');
+  await navSettings(page);
   const hour = page.getByLabel(/^Send time/);
   await hour.waitFor();
   assert.match((await page.locator('label', { has: hour }).textContent()) ?? '', new RegExp(`\\(${FUND_TZ}\\)`));
@@ -218,9 +236,38 @@ test('Proposals: approving one takes it off the pending list', { timeout: TEST_M
   await page.close();
 });
 
+test('Proposals: approve by keyboard alone; focus then rests on the result, and Tab reaches the next proposal', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await nav(page, 'Proposals');
+  const pending = page.getByTestId('pending');
+  await pending.waitFor();
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent ?? '');
+  // Tab from the top of the page to the first Approve button.
+  let label = '';
+  for (let i = 0; i < 30 && !label.startsWith('Approve: '); i++) {
+    await page.keyboard.press('Tab');
+    label = await focused();
+  }
+  assert.ok(label.startsWith('Approve: '), `Tab reaches an Approve button (${label})`);
+  const subject = label.slice('Approve: '.length);
+  const before = (await pending.locator('.subject').allTextContents()).filter((s) => s === subject).length;
+  await page.keyboard.press('Enter');
+  const status = page.getByRole('status').filter({ hasText: `“${subject}” approved` });
+  await status.waitFor();
+  await until(
+    async () => (await page.getByRole('status').filter({ hasText: 'Loading' }).count()) > 0 ? null : (await pending.locator('.subject').allTextContents()).filter((s) => s === subject).length,
+    (n) => n === before - 1,
+    'the approved proposal to leave the pending list',
+  );
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'status', 'focus is on the result, not lost');
+  await page.keyboard.press('Tab');
+  assert.match(await focused(), /^Approve: /, 'the next Tab is the next proposal\'s Approve');
+  await page.close();
+});
+
 test('Digest: on and a new hour survive a reload; the test email lands in the outbox', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
-  await nav(page, 'Digest');
+  await navSettings(page);
   const enabled = page.getByLabel('Send the daily digest');
   await enabled.waitFor();
   // Each change is saved at once; the page says so (or shows the error).
@@ -275,7 +322,7 @@ test('Digest: on and a new hour survive a reload; the test email lands in the ou
 
 test('Digest: the preview is today\'s digest; "Send Digest Now" mails it to the admin only and logs a send-now', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
-  await nav(page, 'Digest');
+  await navSettings(page);
   // Today's window holds one email: Lena's "Quarterly LP update" to Ann, an hour old.
   const days = [digestDay(new Date(), FUND_TZ)];
   const subjects = () => days.map((d) => `mailroom digest for ${d}: 1 email, 1 investor`);
@@ -360,7 +407,7 @@ test('Mailboxes: sync state, counts and capture errors', { timeout: TEST_MS }, a
 test('a member sees no admin data and is told why', { timeout: TEST_MS }, async () => {
   const page = await signIn(MEMBER_LINK);
   assert.match((await page.getByTestId('who').textContent()) ?? '', /Bob/);
-  for (const label of ['Communications', 'Mailboxes', 'Digest']) {
+  for (const label of ['Communications', 'Mailboxes', 'Settings']) {
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: new RegExp(`^${label}`) }).click();
     const notice = page.getByTestId('admin-only');
     await notice.waitFor();

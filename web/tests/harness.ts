@@ -116,9 +116,15 @@ export function header(eml: string, name: string): string {
   return (m?.[1] ?? '').replace(/\r?\n[ \t]+/g, ' ').trim();
 }
 
-export async function nav(page: Page, label: string): Promise<void> {
+/** Follows a link of the page menu; waits for the page's heading (`heading`, else the label). */
+export async function nav(page: Page, label: string, heading = label): Promise<void> {
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: label }).click();
-  await page.getByRole('heading', { level: 1, name: label }).waitFor();
+  await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
+}
+
+/** The digest's page: Settings → Admin. */
+export async function navSettings(page: Page): Promise<void> {
+  await nav(page, 'Settings', 'Settings → Admin');
 }
 
 /** The subjects the Communications list shows once it has loaded. */
