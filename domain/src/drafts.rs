@@ -113,6 +113,8 @@ impl fmt::Debug for DraftRequest {
 pub struct DraftResult {
     pub gmail_draft_id: String,
     pub thread_id: String,
+    /// The draft's message id, which Gmail's web UI opens the draft by.
+    pub gmail_message_id: Option<String>,
     pub to: Vec<EmailAddress>,
     pub cc: Vec<EmailAddress>,
     pub subject: String,
@@ -238,6 +240,7 @@ where
         Ok(DraftResult {
             gmail_draft_id: created.draft_id,
             thread_id: created.thread_id,
+            gmail_message_id: created.message_id,
             to: draft.to,
             cc: draft.cc,
             subject: draft.subject,
@@ -562,6 +565,7 @@ mod tests {
             Ok(CreatedDraft {
                 draft_id: "d-1".into(),
                 thread_id: d.thread_id.clone(),
+                message_id: Some("m-1".into()),
             })
         });
         let mut clock = MockClock::new();
@@ -590,6 +594,7 @@ mod tests {
             DraftResult {
                 gmail_draft_id: "d-1".into(),
                 thread_id: "thread-2".into(),
+                gmail_message_id: Some("m-1".into()),
                 to: list(&["lp@acme.com"]),
                 cc: list(&["b@beta.vc", "c@acme.com"]),
                 subject: "Re: Fund III".into(),

@@ -211,6 +211,10 @@ pub struct ReplyDraft {
 pub struct CreatedDraft {
     pub draft_id: String,
     pub thread_id: String,
+    /// The id of the draft's message, which Gmail's web UI opens a draft by
+    /// (`#drafts?compose=<id>`); `None` when Gmail's answer leaves it out. It
+    /// changes whenever the draft is edited; `draft_id` does not.
+    pub message_id: Option<String>,
 }
 
 /// Creates drafts (scope `gmail.compose`). It has no way to send one.

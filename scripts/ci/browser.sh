@@ -54,7 +54,9 @@ set -a
 DATABASE_URL="sqlite://$work/mailroom.sqlite?mode=rwc"
 CRM_JWT_SECRET="browser-test-secret-browser-test-secret-01"
 CRM_INTERNAL_DOMAINS=fund.com
-CRM_TIMEZONE=UTC
+# The fund's zone is not UTC, and the browser's is a third one
+# (CONSOLE_BROWSER_TZ): the console must read dates and hours in the fund's.
+CRM_TIMEZONE="${CRM_TIMEZONE:-Europe/Paris}"
 SYNC_INTERVAL_S=3600
 MAILROOM_OUTBOX_DIR="$work/outbox"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
@@ -70,7 +72,8 @@ cat >"$work/directory.json" <<'JSON'
  "investors": [
   {"id": 1, "name": "Investor Co", "domains": ["investor.com"]},
   {"id": 2, "name": "Acme Capital", "domains": ["acme.com"]},
-  {"id": 3, "name": "Old Fund", "domains": ["oldfund.com"], "graveyard": true}],
+  {"id": 3, "name": "Old Fund", "domains": ["oldfund.com"], "graveyard": true},
+  {"id": 4, "name": "Bulk LP", "domains": ["bulklp.com"]}],
  "contacts": [
   {"id": 10, "investor_id": 2, "name": "Lee Park", "emails": ["lee@acme.com"]},
   {"id": 11, "investor_id": 1, "name": "Lena Park", "emails": ["lena.park@investor.com"]}]}
@@ -104,6 +107,54 @@ Content-Type: text/plain; charset=utf-8
 Lee, following up on our call about the fund's next close.
 EML
 
+# More than one page (50) of matched mail, for "Load more": 60 notes from
+# Bulk LP, one an hour from 1 March 2024 (before every other seeded email),
+# note N sent N hours in, so newest first is note 60 down to note 01.
+mkdir -p "$work/bulk"
+for n in $(seq 1 60); do
+  nn="$(printf '%02d' "$n")"
+  cat >"$work/bulk/note-$nn.eml" <<EML
+From: Bulk LP Relations <ir@bulklp.com>
+To: Ann Admin <ann@fund.com>
+Subject: Bulk LP note $nn
+Date: $(date -u -R -d "2024-03-01T00:00:00Z + $n hours")
+Message-ID: <bulk-note-$nn@bulklp.com>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Routine note number $nn from Bulk LP.
+EML
+done
+
+# A day boundary that only the fund's zone gets right: 22:30 UTC on 12 May
+# is 00:30 on 13 May in Paris, and still the 12th in New York and in UTC.
+mkdir -p "$work/late"
+cat >"$work/late/late.eml" <<'EML'
+From: lp@investor.com
+To: Ann Admin <ann@fund.com>
+Subject: Late-night note
+Date: Sun, 12 May 2024 22:30:00 +0000
+Message-ID: <late-1@investor.com>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Sent after midnight, Paris time.
+EML
+
+# Today's digest has one email: Lena's, sent an hour ago (the rest is 2024).
+mkdir -p "$work/today"
+cat >"$work/today/today.eml" <<EML
+From: Lena Park <lena.park@investor.com>
+To: Ann Admin <ann@fund.com>
+Subject: Quarterly LP update
+Date: $(date -u -R -d '1 hour ago')
+Message-ID: <today-1@investor.com>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Ann, the quarterly figures are attached to the portal.
+EML
+
 "$bin" serve >"$work/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 150); do
@@ -122,12 +173,17 @@ for box in ann@fund.com bob@fund.com; do
     -d "{\"user_email\": \"$box\", \"email_address\": \"$box\"}" "$base/api/email/accounts" >/dev/null
 done
 timeout 120 "$bin" capture import --mailbox ann@fund.com tests/fixtures/eml
+timeout 120 "$bin" capture import --mailbox ann@fund.com "$work/bulk"
+timeout 120 "$bin" capture import --mailbox ann@fund.com "$work/today"
+timeout 120 "$bin" capture import --mailbox ann@fund.com "$work/late"
 timeout 120 "$bin" capture import --mailbox ann@fund.com --sent "$work/sent-ann"
 timeout 120 "$bin" capture import --mailbox bob@fund.com tests/fixtures/eml/multipart-alternative.eml
 timeout 120 "$bin" capture import --mailbox bob@fund.com --sent "$work/sent-bob"
 
 export CONSOLE_BASE="$base"
 export CONSOLE_ADMIN_EMAIL=ann@fund.com
+export CONSOLE_FUND_TZ="$CRM_TIMEZONE"
+export CONSOLE_BROWSER_TZ="${CONSOLE_BROWSER_TZ:-America/New_York}"
 CONSOLE_ADMIN_LINK="$("$bin" token --email ann@fund.com --link)"
 CONSOLE_MEMBER_LINK="$("$bin" token --email bob@fund.com --link)"
 export CONSOLE_ADMIN_LINK CONSOLE_MEMBER_LINK
@@ -142,8 +198,9 @@ if [ "$status" = 0 ]; then
 fi
 cd "$root"
 
-# "Draft a reply" needs Gmail: the same database served again with the fake
-# Google from tests/src (a loopback Gmail API that records drafts).
+# "Draft a reply" and "Sync now" need Gmail: the same database served again
+# with the fake Google from tests/src (a loopback Gmail API that records
+# drafts and sends; tests steer it and read its counters at FAKE_CONTROL_URL).
 if [ "$status" = 0 ] && [ "${BROWSER_DRAFTS:-1}" = 1 ]; then
   kill "${pids[0]}" && wait "${pids[0]}" 2>/dev/null || true
   fakes="${FAKE_UPSTREAMS_BIN:-$root/target/debug/fake_upstreams}"
@@ -156,7 +213,7 @@ if [ "$status" = 0 ] && [ "${BROWSER_DRAFTS:-1}" = 1 ]; then
   pids+=($!)
   exec 9>"$work/fakes.in"
   for _ in $(seq 1 150); do
-    [ "$(wc -l <"$work/fakes.env")" -ge 3 ] && break
+    [ "$(wc -l <"$work/fakes.env")" -ge 4 ] && break
     sleep 0.1
   done
   set -a
@@ -164,6 +221,9 @@ if [ "$status" = 0 ] && [ "${BROWSER_DRAFTS:-1}" = 1 ]; then
   . "$work/fakes.env"
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
   MAILROOM_BIND="127.0.0.1:$port"
+  # The fake's seeded mail is dated November 2026: in the first sync's
+  # window whenever the tests run.
+  SYNC_BACKFILL_DAYS=3650
   set +a
   base="http://127.0.0.1:$port"
   "$bin" serve >"$work/serve-gmail.log" 2>&1 &
@@ -173,11 +233,12 @@ if [ "$status" = 0 ] && [ "${BROWSER_DRAFTS:-1}" = 1 ]; then
     sleep 0.2
   done
   export CONSOLE_BASE="$base"
+  export CONSOLE_FAKE_CONTROL="$FAKE_CONTROL_URL"
   CONSOLE_ADMIN_LINK="$("$bin" token --email ann@fund.com --link)"
   export CONSOLE_ADMIN_LINK
-  (cd web && timeout "${BROWSER_RUN_SECONDS:-420}" node --test --test-concurrency=1 --test-timeout=120000 tests/.build/draft.test.js) || {
+  (cd web && timeout "${BROWSER_RUN_SECONDS:-420}" node --test --test-concurrency=1 --test-timeout=120000 tests/.build/draft.test.js tests/.build/mailboxes.test.js) || {
     status=$?
-    echo "browser.sh: the draft test FAILED; the server's log:" >&2
+    echo "browser.sh: the Gmail-phase tests FAILED; the server's log:" >&2
     tail -n 60 "$work/serve-gmail.log" >&2
   }
   exec 9>&-

@@ -19,7 +19,8 @@ import {
 } from '@mailroom/client';
 import type { Account, Policy, PolicyChange, Proposal, SyncReport } from './types';
 import { call, callAll } from './api';
-import { AdminOnly, LoadMore, Show, useAction, useLoad, useMe, usePaged, when } from './ui';
+import { AdminOnly, LoadMore, Show, When, plural, useAction, useLoad, useMe, usePaged } from './ui';
+import { browserZone, clockIn, today, zonedTime } from './zone';
 
 type Decided = 'approved' | 'rejected';
 
@@ -28,11 +29,11 @@ function ProposalCard({ x, children }: { x: Proposal; children?: ComponentChildr
     <li class="card" key={x.id}>
       <div class="subject">{x.subject ?? '(no subject)'}</div>
       <div class="meta">
-        <span class={`tag ${x.status}`}>{x.status}</span> {x.investor_name ?? `investor ${x.investor_id}`} · {x.from_email ?? ''} · {when(x.sent_at)} · {x.direction}
+        <span class={`tag ${x.status}`}>{x.status}</span> {x.investor_name ?? `investor ${x.investor_id}`} · {x.from_email ?? ''} · <When ts={x.sent_at} /> · {x.direction}
       </div>
       {x.decided_at != null && (
         <div class="meta" data-testid="decided-by">
-          {x.status} by {x.decided_by ?? 'a former user'} · {when(x.decided_at)}
+          {x.status} by {x.decided_by ?? 'a former user'} · <When ts={x.decided_at} />
         </div>
       )}
       {children}
@@ -136,7 +137,7 @@ export function Drafts() {
                     {d.reply_all ? 'Reply-all' : 'Reply'} to email {d.email_id}
                   </div>
                   <div class="meta">
-                    by {d.user_email} · {when(d.created_at)} · Gmail draft {d.gmail_draft_id}
+                    by {d.user_email} · <When ts={d.created_at} /> · Gmail draft {d.gmail_draft_id}
                     {d.thread_id ? ` · thread ${d.thread_id}` : ''}
                   </div>
                 </li>
@@ -164,10 +165,10 @@ function CaptureErrors({ account }: { account: Account }) {
           items.length === 0 ? (
             <p class="muted">No capture errors.</p>
           ) : (
-            <ul class="plain">
+            <ul class="plain" aria-label={`Capture errors of ${account.email_address}`}>
               {items.map((e) => (
                 <li key={e.id}>
-                  {when(e.occurred_at)} · message {e.gmail_message_id} · {e.error}
+                  <When ts={e.occurred_at} /> · message {e.gmail_message_id} · {e.error}
                   {e.occurrences > 1 ? ` (${e.occurrences} times)` : ''}
                 </li>
               ))}
@@ -206,11 +207,22 @@ function MailboxList() {
               <li class="card" key={m.id}>
                 <div class="subject">{m.email_address}</div>
                 <div class="meta">
-                  owner {m.user_email} · <span class={`tag ${m.sync_state}`}>{m.sync_state}</span> · {m.enabled ? 'enabled' : 'disabled'} · last sync {when(m.last_synced_at)} · {m.message_count}{' '}
-                  messages
+                  owner {m.user_email} ·{' '}
+                  <span class={`tag ${m.sync_state}`} data-testid="sync-state">
+                    {m.sync_state}
+                  </span>{' '}
+                  · {m.enabled ? 'enabled' : 'disabled'} · last sync{' '}
+                  <span data-testid="last-sync">
+                    <When ts={m.last_synced_at} />
+                  </span>{' '}
+                  · <span data-testid="message-count">{plural(m.message_count, 'message')}</span>
                 </div>
                 <div class="meta" data-testid="audit">{m.audit ? m.audit.summary : 'not audited yet'}</div>
-                {m.last_error && <div class="error">Last error: {m.last_error}</div>}
+                {m.last_error && (
+                  <div class="error" data-testid="last-error">
+                    Last error: {m.last_error}
+                  </div>
+                )}
                 <CaptureErrors account={m} />
                 <div class="actions">
                   <button
@@ -288,9 +300,21 @@ function hourLabel(h: number): string {
 
 export function Digest() {
   return (
-    <AdminOnly title="Digest">
+    <AdminOnly title="Settings → Admin">
       <DigestSettings />
     </AdminOnly>
+  );
+}
+
+/** What the fund's send hour is on the browser's clock today, when the zones differ. */
+function HourHere({ hour, zone }: { hour: number; zone: string }) {
+  const here = browserZone();
+  if (here === zone) return null;
+  const at = zonedTime(today(zone), hour, zone);
+  return (
+    <p class="muted" data-testid="hour-here">
+      {hourLabel(hour)} in {zone} is {clockIn(at, undefined)} your time ({here}) today.
+    </p>
   );
 }
 
@@ -315,9 +339,10 @@ function DigestSettings() {
     });
   return (
     <section>
-      <h1>Digest</h1>
-      <p class="muted">Settings → Admin. The daily activity digest goes to the fund's active admins only.</p>
+      <h1>Settings → Admin</h1>
       {act.view}
+      <h2>Daily digest</h2>
+      <p class="muted">The daily activity digest goes to the fund's active admins only.</p>
       <Show load={policy}>
         {(loaded) => {
           const p = { ...(saved ?? loaded), ...pending };
@@ -337,6 +362,7 @@ function DigestSettings() {
                   ))}
                 </select>
               </label>
+              <HourHere hour={p.send_hour} zone={p.timezone} />
               <p class="muted">
                 Times are in the fund's time zone, {p.timezone}. Setting from: {p.source === 'db' ? 'saved here' : 'the service configuration'}.
               </p>
@@ -376,10 +402,11 @@ function DigestSettings() {
       <h2>Preview of today's digest</h2>
       <Show load={preview}>
         {(d) => (
-          <article class="email">
+          <article class="email" aria-label="Preview of today's digest" data-testid="digest-preview">
             <div class="subject">{d.subject}</div>
             <div class="meta">
-              {when(d.since)} – {when(d.until)} · {d.email_count} emails, {d.investor_count} investors, {d.user_count} teammates
+              <When ts={d.since} /> – <When ts={d.until} /> · {plural(d.email_count, 'email')}, {plural(d.investor_count, 'investor')}, {plural(d.user_count, 'teammate')} with
+              activity
             </div>
             <pre class="body">{d.body}</pre>
           </article>
@@ -394,11 +421,11 @@ function DigestSettings() {
             <ul class="list" aria-labelledby="sends-h" data-testid="sends">
               {items.map((s) => (
                 <li class="card" key={s.id}>
-                  <span class={`tag ${s.ok ? 'approved' : 'error'}`}>{s.ok ? 'sent' : 'failed'}</span> {when(s.sent_at)} · {s.trigger.replace('_', ' ')} · {s.transport ?? 'no transport'} · {s.recipient_count}{' '}
+                  <span class={`tag ${s.ok ? 'approved' : 'error'}`}>{s.ok ? 'sent' : 'failed'}</span> <When ts={s.sent_at} /> · {s.trigger.replace('_', ' ')} · {s.transport ?? 'no transport'} · {s.recipient_count}{' '}
                   admin{s.recipient_count === 1 ? '' : 's'}
                   {s.error_kind ? ` · ${s.error_kind}` : ''}
                   <div class="meta">
-                    window {when(s.window_since)} – {when(s.window_until)}
+                    window <When ts={s.window_since} /> – <When ts={s.window_until} />
                   </div>
                 </li>
               ))}

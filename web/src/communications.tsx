@@ -3,24 +3,21 @@ import { createDraft, getEmailActivity, listActivityInvestors, listEmailAccounts
 import type { ListEmailActivityData } from '@mailroom/client';
 import type { DraftCreated, EmailDetail as Email } from './types';
 import { call, callAll } from './api';
-import { AdminOnly, ErrorBox, LoadMore, Show, useLoad, useMe, usePaged, when } from './ui';
+import { AdminOnly, ErrorBox, LoadMore, Show, When, useLoad, useMe, usePaged, useZone } from './ui';
+import { zonedTime } from './zone';
 
 type Filters = { investor: string; mailbox: string; direction: string; q: string; since: string; until: string };
 const empty: Filters = { investor: '', mailbox: '', direction: '', q: '', since: '', until: '' };
 
-function query(f: Filters, cursor?: string): NonNullable<ListEmailActivityData['query']> {
-  // since/until are whole days in the browser's zone, sent as instants.
+function query(f: Filters, zone: string | undefined, cursor?: string): NonNullable<ListEmailActivityData['query']> {
+  // since/until are whole days in the fund's time zone, sent as instants.
   const q: NonNullable<ListEmailActivityData['query']> = {};
   if (f.investor) q.investor_id = Number(f.investor);
   if (f.mailbox) q.account_id = Number(f.mailbox);
   if (f.direction === 'inbound' || f.direction === 'outbound') q.direction = f.direction;
   if (f.q.trim()) q.q = f.q.trim();
-  if (f.since) q.since = new Date(`${f.since}T00:00:00`).toISOString();
-  if (f.until) {
-    const end = new Date(`${f.until}T00:00:00`);
-    end.setDate(end.getDate() + 1);
-    q.until = end.toISOString();
-  }
+  if (f.since) q.since = zonedTime(f.since, 0, zone).toISOString();
+  if (f.until) q.until = zonedTime(f.until, 0, zone, 1).toISOString();
   if (cursor) q.cursor = cursor;
   return q;
 }
@@ -41,7 +38,8 @@ function Search({ openEmail }: { openEmail: (id: number) => void }) {
     [],
   );
   const [mailboxes] = useLoad(() => callAll((cursor) => listEmailAccounts({ query: { limit: 200, cursor } })), []);
-  const list = usePaged((cursor) => call(listEmailActivity({ query: query(filters, cursor) })), [JSON.stringify(filters)]);
+  const zone = useZone();
+  const list = usePaged((cursor) => call(listEmailActivity({ query: query(filters, zone, cursor) })), [JSON.stringify(filters), zone]);
   const badDates = draft.since !== '' && draft.until !== '' && draft.until < draft.since;
   const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.currentTarget as HTMLInputElement).value });
 
@@ -116,6 +114,9 @@ function Search({ openEmail }: { openEmail: (id: number) => void }) {
             Clear
           </button>
         </div>
+        <p class="muted" data-testid="date-zone">
+          Dates are days in {zone ? `the fund's time zone, ${zone}` : 'your time zone'}.
+        </p>
         {badDates && (
           <p class="error" role="alert">
             The end date is before the start date.
@@ -142,7 +143,7 @@ function Search({ openEmail }: { openEmail: (id: number) => void }) {
                   >
                     <span class="subject">{m.subject ?? '(no subject)'}</span>
                     <span class="meta">
-                      <span class={`tag ${m.direction}`}>{m.direction}</span> {m.from_name ?? m.from_email ?? ''} · {when(m.sent_at)}
+                      <span class={`tag ${m.direction}`}>{m.direction}</span> {m.from_name ?? m.from_email ?? ''} · <When ts={m.sent_at} />
                     </span>
                     <span class="meta">
                       {m.investors.map((i) => i.name).join(', ')} · {m.mailboxes.map((b) => b.email_address).join(', ')}
@@ -213,7 +214,7 @@ function EmailView({ m, open }: { m: Email; open: (id: number) => void }) {
           </>
         )}
         <dt>Sent</dt>
-        <dd>{when(m.sent_at)}</dd>
+        <dd><When ts={m.sent_at} /></dd>
         <dt>Direction</dt>
         <dd>{m.direction}</dd>
         <dt>Investors</dt>
@@ -267,7 +268,7 @@ function EmailView({ m, open }: { m: Email; open: (id: number) => void }) {
               >
                 <span class="subject">{t.subject ?? '(no subject)'}</span>
                 <span class="meta">
-                  <span class={`tag ${t.direction}`}>{t.direction}</span> {t.from_email ?? ''} · {when(t.sent_at)}
+                  <span class={`tag ${t.direction}`}>{t.direction}</span> {t.from_email ?? ''} · <When ts={t.sent_at} />
                 </span>
               </a>
             </li>
@@ -299,7 +300,11 @@ function ReplyDraft({ m }: { m: Email }) {
   };
   // The draft goes into the caller's copy of the email when they hold one.
   const mine = m.mailboxes.find((b) => b.email_address === me?.email) ?? m.mailboxes[0];
-  const gmail = (thread: string) => `https://mail.google.com/mail/?authuser=${encodeURIComponent(mine?.email_address ?? '')}#all/${encodeURIComponent(thread)}`;
+  // Gmail's web UI opens a draft by its message's id (#drafts?compose=<id>);
+  // without one, the thread is the nearest place.
+  const gmail = (d: DraftCreated) =>
+    `https://mail.google.com/mail/?authuser=${encodeURIComponent(mine?.email_address ?? '')}` +
+    (d.gmail_message_id ? `#drafts?compose=${encodeURIComponent(d.gmail_message_id)}` : `#all/${encodeURIComponent(d.thread_id)}`);
   return (
     <>
       <h2>Draft a reply</h2>
@@ -324,9 +329,10 @@ function ReplyDraft({ m }: { m: Email }) {
       {err !== undefined && <ErrorBox error={err} />}
       {done && (
         <p class="ok" role="status" data-testid="draft-done">
-          Draft “{done.subject}” created for {[...done.to, ...done.cc].join(', ')}.{' '}
-          <a href={gmail(done.thread_id)} target="_blank" rel="noreferrer">
-            Open the thread in Gmail
+          Draft “{done.subject}” created, to {done.to.join(', ')}
+          {done.cc.length > 0 ? `, cc ${done.cc.join(', ')}` : ''}.{' '}
+          <a href={gmail(done)} target="_blank" rel="noreferrer">
+            {done.gmail_message_id ? 'Open the draft in Gmail' : 'Open the thread in Gmail'}
           </a>{' '}
           to review and send it.
         </p>

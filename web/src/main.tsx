@@ -1,10 +1,11 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { getMe } from '@mailroom/client';
+import type { ComponentChildren } from 'preact';
+import { getDigestPolicy, getMe } from '@mailroom/client';
 import { call, setupClient, signOut, takeTokenFromUrl, token } from './api';
 import { Communications, EmailDetail } from './communications';
 import { Digest, Drafts, Mailboxes, Proposals } from './admin';
-import { MeContext, Show, useLoad } from './ui';
+import { MeContext, Show, ZoneContext, useLoad } from './ui';
 import './style.css';
 
 const pages = [
@@ -12,7 +13,8 @@ const pages = [
   ['/proposals', 'Proposals', false],
   ['/drafts', 'Drafts', false],
   ['/mailboxes', 'Mailboxes', true],
-  ['/digest', 'Digest', true],
+  // The digest's settings are the product's Settings → Admin.
+  ['/settings/admin', 'Settings', true],
 ] as const;
 
 function go(path: string) {
@@ -37,6 +39,17 @@ function SignIn({ expired }: { expired: boolean }) {
   );
 }
 
+/**
+ * Pages read and show times in the fund's time zone, which the digest policy
+ * reports to admins; members (and a policy that cannot be read) get the
+ * browser's zone.
+ */
+function FundZone({ admin, children }: { admin: boolean; children: ComponentChildren }) {
+  const [zone] = useLoad(() => (admin ? call(getDigestPolicy()).then((p) => p.timezone) : Promise.resolve(null)), [admin]);
+  if (zone.state === 'loading') return <p class="muted" role="status">Loading…</p>;
+  return <ZoneContext.Provider value={zone.state === 'ok' ? zone.data : null}>{children}</ZoneContext.Provider>;
+}
+
 function Console({ onSignOut }: { onSignOut: () => void }) {
   const [path, setPath] = useState(window.location.pathname);
   const [me] = useLoad(() => call(getMe()), []);
@@ -51,9 +64,9 @@ function Console({ onSignOut }: { onSignOut: () => void }) {
   else if (path === '/proposals') page = <Proposals />;
   else if (path === '/drafts') page = <Drafts />;
   else if (path === '/mailboxes') page = <Mailboxes />;
-  else if (path === '/digest') page = <Digest />;
+  else if (path === '/settings/admin' || path === '/digest') page = <Digest />;
   else page = <Communications openEmail={(id) => go(`/communications/${id}`)} />;
-  const active = pages.find(([p]) => path.startsWith(p))?.[0] ?? '/communications';
+  const active = path === '/digest' ? '/settings/admin' : (pages.find(([p]) => path.startsWith(p))?.[0] ?? '/communications');
   const isAdmin = me.state === 'ok' && me.data.role === 'admin';
   return (
     <MeContext.Provider value={me.state === 'ok' ? me.data : null}>
@@ -89,7 +102,7 @@ function Console({ onSignOut }: { onSignOut: () => void }) {
         </span>
       </header>
       <main id="main" tabIndex={-1}>
-        <Show load={me}>{() => page}</Show>
+        <Show load={me}>{(u) => <FundZone admin={u.role === 'admin'}>{page}</FundZone>}</Show>
       </main>
     </MeContext.Provider>
   );

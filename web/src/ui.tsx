@@ -1,8 +1,9 @@
 import type { ComponentChildren } from 'preact';
 import { createContext } from 'preact';
-import { useContext, useEffect, useState } from 'preact/hooks';
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
 import type { Me } from './types';
 import { describe } from './api';
+import { formatIn } from './zone';
 
 export type Load<T> = { state: 'loading' } | { state: 'error'; error: unknown } | { state: 'ok'; data: T };
 
@@ -11,6 +12,17 @@ export const MeContext = createContext<Me | null>(null);
 
 export function useMe(): Me | null {
   return useContext(MeContext);
+}
+
+/**
+ * The fund's time zone (the digest policy's `timezone`, which admins can
+ * read); `null` for members, whose times are shown in the browser's zone.
+ */
+export const ZoneContext = createContext<string | null>(null);
+
+/** The zone dates and hours are read and shown in (`undefined`: the browser's). */
+export function useZone(): string | undefined {
+  return useContext(ZoneContext) ?? undefined;
 }
 
 /** Runs `f` when `deps` change; `reload` runs it again. */
@@ -119,10 +131,17 @@ export function AdminOnly({ title, children }: { title: string; children: Compon
   return <>{children}</>;
 }
 
-export function when(ts: string | null | undefined): string {
-  if (!ts) return '—';
-  const d = new Date(ts);
-  return Number.isNaN(d.getTime()) ? ts : d.toLocaleString();
+
+/** "1 email", "2 emails". */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** A timestamp as text in the fund's time zone, machine-readable in `datetime`. */
+export function When({ ts }: { ts: string | null | undefined }) {
+  const zone = useZone();
+  if (!ts) return <>—</>;
+  return <time dateTime={ts}>{formatIn(ts, zone)}</time>;
 }
 
 /** Runs one action at a time and shows its result or error. */
@@ -140,6 +159,23 @@ export function useAction() {
       setBusy(false);
     }
   };
-  const view = msg === null ? null : 'ok' in msg ? <p class="ok" role="status">{msg.ok}</p> : <ErrorBox error={msg.error} />;
+  // An action often removes the control that ran it (an approved proposal
+  // leaves the list): focus then goes to its message rather than to the
+  // page's start, so a keyboard user carries on from there.
+  const ref = useRef<HTMLParagraphElement>(null);
+  useEffect(() => {
+    const focused = document.activeElement;
+    if (msg !== null && (focused === null || focused === document.body || !focused.isConnected)) ref.current?.focus();
+  }, [msg]);
+  const view =
+    msg === null ? null : 'ok' in msg ? (
+      <p class="ok" role="status" tabIndex={-1} ref={ref}>
+        {msg.ok}
+      </p>
+    ) : (
+      <p class="error" role="alert" tabIndex={-1} ref={ref}>
+        {describe(msg.error)}
+      </p>
+    );
   return { busy, run, view };
 }

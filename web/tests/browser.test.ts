@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADMIN_EMAIL, ADMIN_LINK, BASE, MEMBER_LINK, OUTBOX, TEST_MS, ctx, nav, results, search, shot, signIn, until } from './harness.js';
+import { ADMIN_EMAIL, ADMIN_LINK, BASE, FUND_TZ, MEMBER_LINK, OUTBOX, TEST_MS, assertNewestFirst, ctx, digestDay, header, nav, navSettings, outboxFiles, results, rows, search, shot, signIn, until } from './harness.js';
 
 test('sign in by the CLI link shows who is signed in', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
@@ -25,6 +25,24 @@ test('a bad or expired token signs out with a clear message', { timeout: TEST_MS
   await page.close();
 });
 
+test('a 401 part-way through a session signs out, with the same message', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await page.getByRole('heading', { level: 1, name: 'Communications' }).waitFor();
+  await results(page);
+  // From now on the tab's token is refused, as when it expires mid-session:
+  // the real server answers its requests 401.
+  await page.route('**/api/**', (route) => route.continue({ headers: { ...route.request().headers(), authorization: 'Bearer expired.token.here' } }));
+  const refused = page.waitForResponse((r) => r.url().startsWith(`${BASE}/api/`) && r.status() === 401);
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Proposals' }).click();
+  await refused;
+  await page.getByRole('alert').filter({ hasText: 'Your session ended. Sign in again.' }).waitFor();
+  await page.getByText('mailroom token --email you@fund.com --link').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the token is dropped');
+  assert.equal(await page.getByTestId('who').count(), 0, 'nobody is shown signed in');
+  assert.ok(!((await page.locator('body').textContent()) ?? '').includes('Signed side letter'), 'no admin data stays on screen');
+  await page.close();
+});
+
 test('Communications: every filter, then an email in full', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
   await page.getByRole('heading', { level: 1, name: 'Communications' }).waitFor();
@@ -40,10 +58,10 @@ test('Communications: every filter, then an email in full', { timeout: TEST_MS }
   assert.deepEqual(byInvestor, ['Acme follow-up']);
 
   const byMailbox = await search(page, (p) => p.getByLabel('Mailbox').selectOption({ label: 'bob@fund.com' }).then(() => undefined));
-  assert.deepEqual(byMailbox.sort(), ['Acme follow-up', 'Q3 capital call']);
+  assert.deepEqual(byMailbox, ['Acme follow-up', 'Q3 capital call'], 'newest first');
 
   const outbound = await search(page, (p) => p.getByLabel('Direction').selectOption('outbound').then(() => undefined));
-  assert.deepEqual(outbound.sort(), ['Acme follow-up', 'Re: Signed side letter']);
+  assert.deepEqual(outbound, ['Acme follow-up', 'Re: Signed side letter'], 'newest first');
   const inbound = await search(page, (p) => p.getByLabel('Direction').selectOption('inbound').then(() => undefined));
   assert.ok(inbound.length >= 5 && !inbound.includes('Re: Signed side letter'), inbound.join(','));
 
@@ -56,14 +74,14 @@ test('Communications: every filter, then an email in full', { timeout: TEST_MS }
   await page.getByLabel('Search text').focus();
   await page.keyboard.type('side letter');
   await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/api/email/activity'), page.keyboard.press('Enter')]);
-  assert.deepEqual((await results(page)).sort(), ['Re: Signed side letter', 'Signed side letter']);
+  assert.deepEqual(await results(page), ['Re: Signed side letter', 'Signed side letter'], 'newest first');
 
   const byDates = await search(page, async (p) => {
     await p.getByLabel('Sent on or after').fill('2024-05-18');
     await p.getByLabel('Sent on or before').fill('2024-05-18');
   });
   // Both ends bound: mail from the 14th to the 22nd is left out.
-  assert.deepEqual(byDates.sort(), ['Re: Signed side letter', 'Signed side letter']);
+  assert.deepEqual(byDates, ['Re: Signed side letter', 'Signed side letter'], 'newest first');
 
   // A bad range is refused in the form, with a message.
   await page.getByLabel('Sent on or after').fill('2024-05-20');
@@ -92,6 +110,97 @@ test('Communications: every filter, then an email in full', { timeout: TEST_MS }
   await page.close();
 });
 
+test('Communications: "Load more" appends the next page, newest first, with no duplicates', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await page.getByRole('heading', { level: 1, name: 'Communications' }).waitFor();
+  const more = page.getByRole('button', { name: 'Load more email' });
+
+  // Everything: more than one page (50) of seeded mail.
+  const first = await rows(page);
+  assert.equal(first.length, 50, 'a full first page');
+  assert.match((await page.getByTestId('result-count').textContent()) ?? '', /^50 emails shown, more available\.$/);
+  assertNewestFirst(first, 'first page');
+  await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/api/email/activity'), more.click()]);
+  const all = await until(() => rows(page), (r) => r.length > 50, 'the second page');
+  assert.deepEqual(all.slice(0, 50), first, 'the first page stays as it was, the next is appended');
+  assert.equal(new Set(all.map((r) => r.id)).size, all.length, 'no email twice');
+  assertNewestFirst(all, 'both pages');
+  assert.equal(await more.count(), 0, 'no "Load more" on the last page');
+  assert.match((await page.getByTestId('result-count').textContent()) ?? '', new RegExp(`^${all.length} emails\\.$`));
+
+  // Bulk LP's 60 notes: note N was sent N hours in, so exactly 60 down to 01.
+  const expected = Array.from({ length: 60 }, (_, i) => `Bulk LP note ${String(60 - i).padStart(2, '0')}`);
+  const page1 = await search(page, (p) => p.getByLabel('Investor').selectOption({ label: 'Bulk LP' }).then(() => undefined));
+  assert.deepEqual(page1, expected.slice(0, 50), 'the first 50, newest first');
+  await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/api/email/activity'), more.click()]);
+  const both = await until(() => rows(page), (r) => r.length > 50, "Bulk LP's second page");
+  assert.deepEqual(
+    both.map((r) => r.subject),
+    expected,
+    'the last 10 appended in order, none repeated',
+  );
+  assertNewestFirst(both, 'Bulk LP');
+  assert.equal(await more.count(), 0, 'no "Load more" after the last page');
+  await shot(page, 'communications-load-more');
+  await page.close();
+});
+
+test("Time zones: date filters and times are the fund's, not the browser's; the send hour is the fund's", { timeout: TEST_MS }, async () => {
+  const browserTz = process.env.CONSOLE_BROWSER_TZ ?? 'UTC';
+  assert.notEqual(browserTz, FUND_TZ, 'the browser runs in another zone than the fund (else this proves nothing)');
+  const page = await signIn(ADMIN_LINK);
+  assert.equal(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone), browserTz);
+  await page.getByTestId('date-zone').waitFor();
+  assert.equal(await page.getByTestId('date-zone').textContent(), `Dates are days in the fund's time zone, ${FUND_TZ}.`);
+
+  // "Late-night note" was sent at 22:30 UTC on 12 May 2024: 13 May in Paris,
+  // still the 12th in New York (and in UTC).
+  const at = new Date('2024-05-12T22:30:00Z');
+  const fundDay = new Intl.DateTimeFormat('en-CA', { timeZone: FUND_TZ }).format(at);
+  const browserDay = new Intl.DateTimeFormat('en-CA', { timeZone: browserTz }).format(at);
+  assert.notEqual(fundDay, browserDay, 'the email falls on different days in the two zones');
+  const on = (day: string) =>
+    search(page, async (p) => {
+      await p.getByLabel('Sent on or after').fill(day);
+      await p.getByLabel('Sent on or before').fill(day);
+    });
+  assert.deepEqual(await on(fundDay), ['Late-night note'], `on ${fundDay}, the fund's day`);
+  assert.deepEqual(await on(browserDay), [], `not on ${browserDay}, the browser's day`);
+
+  // Its time is shown in the fund's zone.
+  await on(fundDay);
+  const row = page.getByRole('list', { name: 'Emails' }).getByRole('link', { name: /^Late-night note/ });
+  const shown = (await row.locator('time').textContent()) ?? '';
+  const expected = new Intl.DateTimeFormat('en-US', { timeZone: FUND_TZ, year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' }).format(at);
+  assert.equal(shown, expected, 'the list shows the fund zone\'s time');
+  await row.click();
+  await page.getByRole('heading', { level: 1, name: 'Late-night note' }).waitFor();
+  assert.equal(await page.locator('dd time').first().textContent(), expected, 'and so does the email');
+
+  // The send hour is the fund's: saved as chosen, and told in the browser's time too.
+  await navSettings(page);
+  const hour = page.getByLabel(/^Send time/);
+  await hour.waitFor();
+  assert.match((await page.locator('label', { has: hour }).textContent()) ?? '', new RegExp(`\\(${FUND_TZ}\\)`));
+  const chosen = (await hour.inputValue()) === '9' ? '10' : '9';
+  await hour.selectOption(chosen);
+  await page.getByRole('status').filter({ hasText: `sent at ${chosen.padStart(2, '0')}:00 ${FUND_TZ}` }).waitFor();
+  // 09:00 on the fund's clock today, read on the browser's clock.
+  const wallOf = (tz: string, t: Date) => {
+    const p = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' }).formatToParts(t).map((x) => [x.type, Number(x.value)]));
+    return Date.UTC(p.year ?? 0, (p.month ?? 1) - 1, p.day ?? 1, p.hour ?? 0, p.minute ?? 0);
+  };
+  const now = new Date();
+  const fundAheadH = (wallOf(FUND_TZ, now) - wallOf(browserTz, now)) / 3_600_000;
+  const hereH = (((Number(chosen) - fundAheadH) % 24) + 24) % 24;
+  assert.equal(
+    await page.getByTestId('hour-here').textContent(),
+    `${chosen.padStart(2, '0')}:00 in ${FUND_TZ} is ${String(hereH).padStart(2, '0')}:00 your time (${browserTz}) today.`,
+  );
+  await shot(page, 'digest-time-zones');
+  await page.close();
+});
+
 test('Proposals: approving one takes it off the pending list', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
   await nav(page, 'Proposals');
@@ -105,11 +214,9 @@ test('Proposals: approving one takes it off the pending list', { timeout: TEST_M
   await page.getByRole('status').filter({ hasText: 'approved' }).waitFor();
   const pendingNow = async () =>
     (await page.getByRole('status').filter({ hasText: 'Loading' }).count()) > 0 ? null : await pending.locator('.subject').allTextContents();
-  const afterList = (await until(pendingNow, (v) => v !== null && v.length === before.length - 1, 'one fewer pending proposal')) ?? [];
-  assert.equal(
-    afterList.filter((s) => s === 'Q3 capital call').length,
-    before.filter((s) => s === 'Q3 capital call').length - 1,
-  );
+  // More than a page is pending, so the page stays full: the approved one is gone from it.
+  const q3 = (list: string[]) => list.filter((s) => s === 'Q3 capital call').length;
+  await until(pendingNow, (v) => v !== null && q3(v) === q3(before) - 1, 'one fewer pending "Q3 capital call"');
   // It is listed as decided, with who decided.
   const decidedCard = page.getByTestId('decided').locator('li').filter({ hasText: 'Q3 capital call' }).first();
   await decidedCard.waitFor();
@@ -129,9 +236,38 @@ test('Proposals: approving one takes it off the pending list', { timeout: TEST_M
   await page.close();
 });
 
+test('Proposals: approve by keyboard alone; focus then rests on the result, and Tab reaches the next proposal', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await nav(page, 'Proposals');
+  const pending = page.getByTestId('pending');
+  await pending.waitFor();
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent ?? '');
+  // Tab from the top of the page to the first Approve button.
+  let label = '';
+  for (let i = 0; i < 30 && !label.startsWith('Approve: '); i++) {
+    await page.keyboard.press('Tab');
+    label = await focused();
+  }
+  assert.ok(label.startsWith('Approve: '), `Tab reaches an Approve button (${label})`);
+  const subject = label.slice('Approve: '.length);
+  const before = (await pending.locator('.subject').allTextContents()).filter((s) => s === subject).length;
+  await page.keyboard.press('Enter');
+  const status = page.getByRole('status').filter({ hasText: `“${subject}” approved` });
+  await status.waitFor();
+  await until(
+    async () => (await page.getByRole('status').filter({ hasText: 'Loading' }).count()) > 0 ? null : (await pending.locator('.subject').allTextContents()).filter((s) => s === subject).length,
+    (n) => n === before - 1,
+    'the approved proposal to leave the pending list',
+  );
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('role')), 'status', 'focus is on the result, not lost');
+  await page.keyboard.press('Tab');
+  assert.match(await focused(), /^Approve: /, 'the next Tab is the next proposal\'s Approve');
+  await page.close();
+});
+
 test('Digest: on and a new hour survive a reload; the test email lands in the outbox', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
-  await nav(page, 'Digest');
+  await navSettings(page);
   const enabled = page.getByLabel('Send the daily digest');
   await enabled.waitFor();
   // Each change is saved at once; the page says so (or shows the error).
@@ -184,6 +320,56 @@ test('Digest: on and a new hour survive a reload; the test email lands in the ou
   await page.close();
 });
 
+test('Digest: the preview is today\'s digest; "Send Digest Now" mails it to the admin only and logs a send-now', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  await navSettings(page);
+  // Today's window holds one email: Lena's "Quarterly LP update" to Ann, an hour old.
+  const days = [digestDay(new Date(), FUND_TZ)];
+  const subjects = () => days.map((d) => `mailroom digest for ${d}: 1 email, 1 investor`);
+  const preview = page.getByTestId('digest-preview');
+  await preview.waitFor();
+  const shown = (await preview.locator('.subject').textContent()) ?? '';
+  days.push(digestDay(new Date(), FUND_TZ)); // in case the fund's day turned meanwhile
+  assert.ok(subjects().includes(shown), `today's subject: ${shown}`);
+  assert.match((await preview.locator('.meta').textContent()) ?? '', /1 email, 1 investor, 1 teammate with activity/);
+  assert.match((await preview.locator('pre').textContent()) ?? '', /Ann Admin: 1 email \(1 received, 0 sent\) with 1 investor\./);
+  assert.match((await preview.locator('pre').textContent()) ?? '', new RegExp(`\\(${FUND_TZ.replace('/', '\\/')}`), "the window is in the fund's zone");
+
+  const sendNowRows = () => page.getByTestId('sends').locator('li').filter({ hasText: 'send now' }).count();
+  await page.getByTestId('sends').or(page.getByText('No digest sent yet.')).first().waitFor();
+  const loggedBefore = await sendNowRows();
+  const before = new Set(outboxFiles());
+  await page.getByRole('button', { name: 'Send Digest Now' }).click();
+  const status = page.getByRole('status').filter({ hasText: /^Digest “/ }).or(page.getByRole('alert'));
+  await status.first().waitFor();
+  const said = (await status.first().textContent()) ?? '';
+  assert.ok(
+    subjects().some((s) => said === `Digest “${s}” sent by outbox to ${ADMIN_EMAIL}.`),
+    `the page says what was sent, and to whom: ${said}`,
+  );
+  // The .eml is in the outbox, to the admin alone (the scheduler may have
+  // written today's scheduled digest too: the same rule holds for it).
+  const fresh = await until(
+    async () => outboxFiles().filter((f) => !before.has(f)),
+    (f) => f.some((name) => subjects().includes(header(readFileSync(join(OUTBOX, name), 'utf8'), 'Subject'))),
+    "the digest's .eml in the outbox",
+  );
+  for (const f of fresh) {
+    const eml = readFileSync(join(OUTBOX, f), 'utf8');
+    assert.equal(header(eml, 'To').replace(/^.*</, '').replace(/>.*$/, ''), ADMIN_EMAIL, `${f} is to the admin only`);
+    assert.doesNotMatch(eml, /^(Cc|Bcc):/im, 'no copies');
+  }
+  const digest = fresh.map((f) => readFileSync(join(OUTBOX, f), 'utf8')).find((e) => subjects().includes(header(e, 'Subject'))) ?? '';
+  assert.match(digest, /Ann Admin: 1 email \(1 received, 0 sent\) with 1 investor\./, "it carries the day's activity");
+  assert.match(digest, /Quarterly LP update/, "and the day's email");
+  // The send log has one more send-now row, sent, to one admin.
+  await until(sendNowRows, (n) => n === loggedBefore + 1, 'a send-now row in the send log');
+  const row = page.getByTestId('sends').locator('li').filter({ hasText: 'send now' }).first();
+  assert.match((await row.textContent()) ?? '', /^sent .* · send now · outbox · 1 admin/);
+  await shot(page, 'digest-sent-now');
+  await page.close();
+});
+
 test('Mailboxes: sync state, counts and capture errors', { timeout: TEST_MS }, async () => {
   const page = await signIn(ADMIN_LINK);
   await nav(page, 'Mailboxes');
@@ -221,7 +407,7 @@ test('Mailboxes: sync state, counts and capture errors', { timeout: TEST_MS }, a
 test('a member sees no admin data and is told why', { timeout: TEST_MS }, async () => {
   const page = await signIn(MEMBER_LINK);
   assert.match((await page.getByTestId('who').textContent()) ?? '', /Bob/);
-  for (const label of ['Communications', 'Mailboxes', 'Digest']) {
+  for (const label of ['Communications', 'Mailboxes', 'Settings']) {
     await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: new RegExp(`^${label}`) }).click();
     const notice = page.getByTestId('admin-only');
     await notice.waitFor();

@@ -3,7 +3,7 @@
 // profile, sign-in by a CLI link, screenshots and bounded polling.
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -21,6 +21,10 @@ export const ADMIN_EMAIL = env('CONSOLE_ADMIN_EMAIL');
 export const MEMBER_LINK = process.env.CONSOLE_MEMBER_LINK ?? '';
 export const OUTBOX = env('CONSOLE_OUTBOX_DIR');
 export const SHOTS = env('CONSOLE_SCREENSHOTS');
+/** The fund's time zone (the service's CRM_TIMEZONE). */
+export const FUND_TZ = process.env.CONSOLE_FUND_TZ ?? 'UTC';
+/** The fake Google's control endpoint (the Gmail phase only). */
+export const FAKE_CONTROL = process.env.CONSOLE_FAKE_CONTROL ?? '';
 export const STEP_MS = 15_000;
 export const TEST_MS = 90_000;
 
@@ -45,7 +49,8 @@ before(async () => {
       '--disable-sync',
     ],
     viewport: { width: 1280, height: 900 },
-    timezoneId: 'UTC',
+    // Not the fund's zone (CONSOLE_FUND_TZ): the console must not read dates in it.
+    timezoneId: process.env.CONSOLE_BROWSER_TZ ?? 'UTC',
     locale: 'en-US',
   });
   ctx.setDefaultTimeout(STEP_MS);
@@ -93,15 +98,66 @@ export async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, what:
   return v;
 }
 
-export async function nav(page: Page, label: string): Promise<void> {
+/** The digest's day as its subject names it ("Sat 5 Dec 2026"), in `zone`. */
+export function digestDay(at: Date, zone: string): string {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric' }).formatToParts(at);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}`;
+}
+
+/** The .eml files in the outbox. */
+export function outboxFiles(): string[] {
+  return readdirSync(OUTBOX).filter((f) => f.endsWith('.eml'));
+}
+
+/** A header of a message, its folded lines joined. */
+export function header(eml: string, name: string): string {
+  const m = new RegExp(`^${name}:(.*(?:\\r?\\n[ \\t].*)*)`, 'im').exec(eml);
+  return (m?.[1] ?? '').replace(/\r?\n[ \t]+/g, ' ').trim();
+}
+
+/** Follows a link of the page menu; waits for the page's heading (`heading`, else the label). */
+export async function nav(page: Page, label: string, heading = label): Promise<void> {
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: label }).click();
-  await page.getByRole('heading', { level: 1, name: label }).waitFor();
+  await page.getByRole('heading', { level: 1, name: heading, exact: true }).waitFor();
+}
+
+/** The digest's page: Settings → Admin. */
+export async function navSettings(page: Page): Promise<void> {
+  await nav(page, 'Settings', 'Settings → Admin');
 }
 
 /** The subjects the Communications list shows once it has loaded. */
 export async function results(page: Page): Promise<string[]> {
   await page.getByTestId('result-count').waitFor();
   return page.getByRole('list', { name: 'Emails' }).locator('.subject').allTextContents();
+}
+
+export type Row = { id: string; subject: string; at: string };
+
+/** The Communications rows in the order shown: email id, subject, sent time (ISO). */
+export async function rows(page: Page): Promise<Row[]> {
+  await page.getByTestId('result-count').waitFor();
+  return page
+    .getByRole('list', { name: 'Emails' })
+    .locator('li > a.row')
+    .evaluateAll((links) =>
+      links.map((a) => ({
+        id: (a.getAttribute('href') ?? '').replace(/^.*\//, ''),
+        subject: a.querySelector('.subject')?.textContent ?? '',
+        at: a.querySelector('time')?.getAttribute('datetime') ?? '',
+      })),
+    );
+}
+
+/** Fails unless `list` is newest first (sent times never increase). */
+export function assertNewestFirst(list: Row[], what: string): void {
+  for (let i = 1; i < list.length; i++) {
+    const [a, b] = [list[i - 1], list[i]];
+    if (!a || !b) continue;
+    assert.ok(a.at !== '' && b.at !== '', `${what}: every row has a sent time`);
+    assert.ok(Date.parse(a.at) >= Date.parse(b.at), `${what}: newest first, but row ${i} (${a.subject}, ${a.at}) is older than row ${i + 1} (${b.subject}, ${b.at})`);
+  }
 }
 
 /** From a freshly loaded Communications page: set filters, search, read the results. */
@@ -115,4 +171,33 @@ export async function search(page: Page, set: (p: Page) => Promise<void>): Promi
     page.getByRole('button', { name: 'Search', exact: true }).click(),
   ]);
   return results(page);
+}
+
+export type FakeDraft = { id: string; message_id: string; thread_id: string; raw: string };
+export type FakeState = {
+  calls: Record<string, number>;
+  mailboxes: Record<string, { drafts: FakeDraft[]; sent: number }>;
+};
+
+async function control(method: 'GET' | 'POST', path: string, body?: string): Promise<unknown> {
+  if (!FAKE_CONTROL) throw new Error('CONSOLE_FAKE_CONTROL is not set (the Gmail phase of scripts/ci/browser.sh)');
+  const r = await fetch(`${FAKE_CONTROL}${path}`, { method, body, signal: AbortSignal.timeout(STEP_MS) });
+  assert.equal(r.status, 200, `fake Google control ${method} ${path}: ${r.status}`);
+  return r.json();
+}
+
+/** What the fake Google saw: calls per endpoint, drafts and sends per mailbox. */
+export async function fakeState(): Promise<FakeState> {
+  return (await control('GET', '/state')) as FakeState;
+}
+
+/** Adds a raw message to a mailbox of the fake Google; its Gmail id. */
+export async function fakeAddMessage(mailbox: string, raw: string): Promise<string> {
+  const r = (await control('POST', `/messages/${encodeURIComponent(mailbox)}`, raw)) as { id: string };
+  return r.id;
+}
+
+/** Queues faults on an endpoint of the fake Google (`echo` quotes the request's credentials). */
+export async function fakeFault(endpoint: string, kind: 'status' | 'echo', status: number, count = 1): Promise<void> {
+  await control('POST', `/faults/${endpoint}/${kind}/${status}?count=${count}`);
 }

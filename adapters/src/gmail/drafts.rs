@@ -50,14 +50,17 @@ impl DraftCreator for GmailDrafts {
                 http.post(url.clone()).json(&body)
             })
             .await?;
-        let thread_id = created
+        let (thread_id, message_id) = created
             .message
-            .and_then(|m| m.thread_id)
+            .map(|m| (m.thread_id, m.id))
+            .unwrap_or_default();
+        let thread_id = thread_id
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| draft.thread_id.clone());
         Ok(CreatedDraft {
             draft_id: created.id,
             thread_id,
+            message_id: message_id.filter(|m| !m.is_empty()),
         })
     }
 }
@@ -126,6 +129,8 @@ struct DraftBody {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DraftMessage {
+    #[serde(default)]
+    id: Option<String>,
     #[serde(default)]
     thread_id: Option<String>,
 }

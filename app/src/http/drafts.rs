@@ -52,6 +52,11 @@ pub enum DraftCreated {
 pub struct DraftResponse {
     pub gmail_draft_id: String,
     pub thread_id: String,
+    /// The id of the draft's message: Gmail's web UI opens the draft at
+    /// `https://mail.google.com/mail/?authuser=<mailbox>#drafts?compose=<id>`.
+    /// Null when Gmail did not report it.
+    #[oai(nullable)]
+    pub gmail_message_id: Option<String>,
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub subject: String,
@@ -117,6 +122,7 @@ impl DraftsApi {
         Ok(DraftCreated::Created(Json(DraftResponse {
             gmail_draft_id: d.gmail_draft_id,
             thread_id: d.thread_id,
+            gmail_message_id: d.gmail_message_id,
             to: d.to.iter().map(|a| a.to_string()).collect(),
             cc: d.cc.iter().map(|a| a.to_string()).collect(),
             subject: d.subject,

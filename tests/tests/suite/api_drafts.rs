@@ -102,6 +102,11 @@ async fn a_reply_draft_is_created_in_the_thread_of_the_callers_mailbox() {
     let created = &drafts[0];
     assert_eq!(body["gmail_draft_id"], created.id.as_str());
     assert_eq!(
+        body["gmail_message_id"],
+        created.message_id.as_str(),
+        "the draft's message id, which Gmail's web UI opens the draft by"
+    );
+    assert_eq!(
         created.requested_thread_id.as_deref(),
         Some(bob_thread.as_str())
     );

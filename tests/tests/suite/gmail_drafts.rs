@@ -52,6 +52,10 @@ async fn a_reply_draft_is_created_in_the_thread_with_threading_headers() {
     let stored = google.drafts(ANN);
     assert_eq!(stored.len(), 1);
     assert_eq!(created.draft_id, stored[0].id);
+    assert_eq!(
+        created.message_id.as_deref(),
+        Some(stored[0].message_id.as_str())
+    );
     assert_eq!(created.thread_id, "18f0aa");
     assert_eq!(stored[0].requested_thread_id.as_deref(), Some("18f0aa"));
     let message = MessageParser::default().parse(&stored[0].raw).unwrap();
