@@ -6,7 +6,7 @@
 # in fuzz/artifacts/<target>/.
 #
 # The ordinary test run already replays the seeds and every kept crash input
-# through the same entry points (tests/tests/fuzz_replay.rs and
+# through the same entry points (tests/tests/suite/fuzz_replay.rs and
 # hostile_corpus.rs), so this script is the search for new inputs, not the
 # regression check. Its cost is mostly the one-off install and build.
 set -euo pipefail

@@ -105,15 +105,24 @@ fn thousands(n: u64) -> String {
     out
 }
 
-/// The mailbox list's line for a figure.
+/// The mailbox list's line for a figure. The shown percentage is rounded
+/// down, so it reads 100.0% only when nothing is missing (12,344 of 12,345
+/// is 99.9%, never a rounded-up 100.0%); the time is to the second.
 pub fn summary(in_gmail: u64, captured: u64, at: jiff::Timestamp) -> (f64, String) {
     let percent = if in_gmail == 0 {
         100.0
     } else {
         captured as f64 * 100.0 / in_gmail as f64
     };
+    let shown = if captured >= in_gmail {
+        100.0
+    } else {
+        // Tenths of a percent, rounded down, in integers (no float edge).
+        (u128::from(captured) * 1000 / u128::from(in_gmail)) as f64 / 10.0
+    };
+    let at = jiff::Timestamp::from_second(at.as_second()).unwrap_or(at);
     let text = format!(
-        "complete {percent:.1}% ({} / {}) at {at}",
+        "complete {shown:.1}% ({} / {}) at {at}",
         thousands(captured),
         thousands(in_gmail)
     );
@@ -235,8 +244,20 @@ mod tests {
         );
         assert_eq!(
             summary(3, 2, at).1,
-            "complete 66.7% (2 / 3) at 2026-12-01T06:00:00Z"
+            "complete 66.6% (2 / 3) at 2026-12-01T06:00:00Z"
         );
+        // One message missing never reads as complete.
+        let (p, s) = summary(12_345, 12_344, at);
+        assert!(p < 100.0);
+        assert_eq!(
+            s,
+            "complete 99.9% (12,344 / 12,345) at 2026-12-01T06:00:00Z"
+        );
+        let (_, s) = summary(1_000_000, 999_999, at);
+        assert!(s.starts_with("complete 99.9% "), "{s}");
+        // The time is shown to the second.
+        let later: jiff::Timestamp = "2026-12-01T06:00:05.123456Z".parse().unwrap();
+        assert!(summary(1, 1, later).1.ends_with(" at 2026-12-01T06:00:05Z"));
         assert_eq!(summary(0, 0, at).0, 100.0);
         assert_eq!(thousands(1_000_000), "1,000,000");
         assert_eq!(thousands(999), "999");

@@ -32,7 +32,7 @@
 //!   400, a wrong `Content-Type`: 415, no or a bad token: 401, an inactive
 //!   user: 403) come through [`json_error`]; declare them with the composites
 //!   [`on::AUTHED`], [`on::ADMIN`], [`on::JSON_BODY`], [`on::QUERY`],
-//!   [`on::PATH_ID`]. `tests/tests/api_openapi.rs` checks an operation with a
+//!   [`on::PATH_ID`]. `tests/tests/suite/api_openapi.rs` checks an operation with a
 //!   body, a token or a path id declares them.
 //! * 405 is not listed per operation: OpenAPI responses belong to an
 //!   operation, and a 405 answers a method for which the path has none.

@@ -189,6 +189,16 @@ async fn audit_prints_counts_examples_and_parse_errors(backend: Backend) {
     let (ok, _, err) = mailroom(&env, &["audit", "--mailbox", "nobody@fund.com"]).await;
     assert!(!ok);
     assert!(err.contains("no such mailbox"), "{err}");
+
+    // --repair captures the missing and soft-deletes the extra: the next
+    // audit finds neither.
+    let (ok, out, err) = mailroom(&env, &["audit", "--mailbox", ANN, "--repair"]).await;
+    assert!(ok, "{err}");
+    assert!(out.starts_with("ann@fund.com: "), "{out}");
+    let (ok, out, err) = mailroom(&env, &["audit", "--mailbox", ANN]).await;
+    assert!(ok, "{err}");
+    let summary = out.lines().next().unwrap_or_default();
+    assert!(summary.contains("missing 0, extra 0, "), "{out}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
