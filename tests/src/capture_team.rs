@@ -20,6 +20,7 @@
 //!   sightings, links and proposals), [`CaptureTeam::count`] and
 //!   [`CaptureTeam::rows`] for raw SQL.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -687,6 +688,66 @@ fn bulk_message_with_id(n: usize, to: &str, message_id: &str) -> NewMessage {
     NewMessage {
         internal_date: Some(date),
         ..NewMessage::new(raw.into_bytes())
+    }
+}
+
+/// A re-match service as a replica runs it.
+pub type RematchReplica = mailroom_domain::trust::RematchService<
+    dyn mailroom_ports::TrustStore,
+    dyn mailroom_ports::gmail::MailboxReader,
+    dyn mailroom_ports::parse::MessageParser,
+    dyn mailroom_ports::Clock,
+>;
+
+impl CaptureTeam {
+    /// Another replica's re-match over the app's database and clock, with
+    /// its own Gmail client (so its own quota limiter), named `config.holder`;
+    /// the team's internal domain is filled in.
+    pub fn rematch_replica(&self, config: mailroom_domain::trust::RematchConfig) -> RematchReplica {
+        let reader: Arc<dyn mailroom_ports::gmail::MailboxReader> =
+            Arc::new(mailroom_adapters::gmail::mailbox::GmailMailbox::new(
+                self.google.token_provider(),
+                self.google.gmail_config(),
+            ));
+        let parser: Arc<dyn mailroom_ports::parse::MessageParser> =
+            Arc::new(mailroom_adapters::parser::MailParser::default());
+        let clock: Arc<dyn mailroom_ports::Clock> = self.app.clock.clone();
+        mailroom_domain::trust::RematchService::new(
+            self.app.state.trust.clone(),
+            reader,
+            parser,
+            clock,
+            mailroom_domain::trust::RematchConfig {
+                internal_domains: vec![
+                    mailroom_ports::Domain::parse("fund.com").expect("a domain"),
+                ],
+                ..config
+            },
+        )
+    }
+
+    /// After a `mailroom` process was killed: on PostgreSQL its server
+    /// sessions finish the statement they were running (a COMMIT already sent
+    /// commits) and only then notice the closed socket and roll back anything
+    /// else. Waits until no session but idle ones (the test's own pools) is
+    /// left on the database; nothing to wait for on SQLite.
+    pub async fn dead_sessions_gone(&self, backend: Backend) {
+        if backend != Backend::Postgres {
+            return;
+        }
+        wait_until(
+            Duration::from_secs(30),
+            "the dead sessions to end",
+            || async {
+                self.count(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND pid <> pg_backend_pid() AND state <> 'idle'",
+                )
+                .await
+                    == 0
+            },
+        )
+        .await;
     }
 }
 

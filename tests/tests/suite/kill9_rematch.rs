@@ -33,27 +33,6 @@ async fn full_pat_emails(team: &CaptureTeam) -> i64 {
     .await
 }
 
-/// See `kill9_sync`: a killed client's PostgreSQL sessions finish their
-/// statement before they notice.
-async fn dead_sessions_gone(team: &CaptureTeam, backend: Backend) {
-    if backend != Backend::Postgres {
-        return;
-    }
-    wait_until(
-        Duration::from_secs(30),
-        "the dead sessions to end",
-        || async {
-            team.count(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-                 AND pid <> pg_backend_pid() AND state <> 'idle'",
-            )
-            .await
-                == 0
-        },
-    )
-    .await;
-}
-
 async fn a_rematch_killed_half_way_then_restarted_does_everything_exactly_once(backend: Backend) {
     let team = CaptureTeam::start(backend).await;
     for n in 0..PAT_EMAILS {
@@ -99,7 +78,7 @@ async fn a_rematch_killed_half_way_then_restarted_does_everything_exactly_once(b
     .await;
     first.kill9();
     let at_kill = team.google.calls(Endpoint::MessagesGet);
-    dead_sessions_gone(&team, backend).await;
+    team.dead_sessions_gone(backend).await;
 
     let done_before = full_pat_emails(&team).await;
     assert!(

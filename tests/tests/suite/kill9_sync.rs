@@ -59,29 +59,6 @@ async fn synced(team: &CaptureTeam) -> i64 {
     .await
 }
 
-/// On PostgreSQL a killed client's server session finishes the statement it
-/// was running (a COMMIT already sent commits) and only then notices the
-/// closed socket and rolls back anything else: wait until no session but
-/// idle ones (the test's own pools) is left on the database.
-async fn dead_sessions_gone(team: &CaptureTeam, backend: Backend) {
-    if backend != Backend::Postgres {
-        return;
-    }
-    wait_until(
-        Duration::from_secs(30),
-        "the dead sessions to end",
-        || async {
-            team.count(
-                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND pid <> pg_backend_pid() AND state <> 'idle'",
-            )
-            .await
-                == 0
-        },
-    )
-    .await;
-}
-
 async fn killed_mid_sync_then_restarted_ends_as_an_undisturbed_run(backend: Backend) {
     let expected = undisturbed(backend).await;
     let team = seeded_team(backend).await;
@@ -95,7 +72,7 @@ async fn killed_mid_sync_then_restarted_ends_as_an_undisturbed_run(backend: Back
     )
     .await;
     first.kill9();
-    dead_sessions_gone(&team, backend).await;
+    team.dead_sessions_gone(backend).await;
 
     let partial = sightings(&team).await;
     assert!(
@@ -195,7 +172,7 @@ async fn an_incremental_sync_killed_then_restarted_ends_as_an_undisturbed_run(ba
     )
     .await;
     first.kill9();
-    dead_sessions_gone(&team, backend).await;
+    team.dead_sessions_gone(backend).await;
 
     let partial = sightings(&team).await - before;
     assert!(

@@ -4,17 +4,10 @@
 //! and taken over by another replica; a second identical directory update
 //! does nothing; removing a never-log entry brings its mail back.
 
-use std::sync::Arc;
-
 use jiff::SignedDuration;
-use mailroom_adapters::gmail::mailbox::GmailMailbox;
-use mailroom_adapters::parser::MailParser;
-use mailroom_domain::trust::{RematchConfig, RematchService, StepOutcome};
-use mailroom_ports::Clock;
-use mailroom_ports::gmail::MailboxReader;
-use mailroom_ports::parse::MessageParser;
+use mailroom_domain::trust::{RematchConfig, StepOutcome};
 use mailroom_tests::app::Backend;
-use mailroom_tests::capture_team::{ANN, CaptureTeam, LEE, Mail, directory_json};
+use mailroom_tests::capture_team::{ANN, CaptureTeam, LEE, Mail, RematchReplica, directory_json};
 use mailroom_tests::fake_google::{Endpoint, NewMessage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -118,30 +111,12 @@ async fn new_lp_proposals(team: &CaptureTeam) -> i64 {
 
 /// A replica's re-match over the app's database and clock, with its own
 /// Gmail client, in batches of `batch`.
-fn replica(
-    team: &CaptureTeam,
-    holder: &str,
-    batch: u32,
-) -> RematchService<dyn mailroom_ports::TrustStore, dyn MailboxReader, dyn MessageParser, dyn Clock>
-{
-    let reader: Arc<dyn MailboxReader> = Arc::new(GmailMailbox::new(
-        team.google.token_provider(),
-        team.google.gmail_config(),
-    ));
-    let parser: Arc<dyn MessageParser> = Arc::new(MailParser::default());
-    let clock: Arc<dyn Clock> = team.app.clock.clone();
-    RematchService::new(
-        team.app.state.trust.clone(),
-        reader,
-        parser,
-        clock,
-        RematchConfig {
-            batch,
-            internal_domains: vec![mailroom_ports::Domain::parse("fund.com").unwrap()],
-            holder: holder.into(),
-            ..RematchConfig::default()
-        },
-    )
+fn replica(team: &CaptureTeam, holder: &str, batch: u32) -> RematchReplica {
+    team.rematch_replica(RematchConfig {
+        batch,
+        holder: holder.into(),
+        ..RematchConfig::default()
+    })
 }
 
 async fn a_contact_added_after_the_first_sync_is_rematched_exactly_once(backend: Backend) {

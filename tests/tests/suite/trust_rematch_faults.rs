@@ -6,18 +6,12 @@
 //! and the job goes on and finishes. `GET /api/admin/jobs` shows the
 //! attempts, the backoff, the redacted error and the skipped email.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::SignedDuration;
-use mailroom_adapters::gmail::mailbox::GmailMailbox;
-use mailroom_adapters::parser::MailParser;
-use mailroom_domain::trust::{RematchConfig, RematchService, StepOutcome};
-use mailroom_ports::Clock;
-use mailroom_ports::gmail::MailboxReader;
-use mailroom_ports::parse::MessageParser;
+use mailroom_domain::trust::{RematchConfig, StepOutcome};
 use mailroom_tests::app::Backend;
-use mailroom_tests::capture_team::{ANN, BOB, CaptureTeam, Mail, directory_json};
+use mailroom_tests::capture_team::{ANN, BOB, CaptureTeam, Mail, RematchReplica, directory_json};
 use mailroom_tests::fake_google::{FakeMessageRef, NewMessage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -25,33 +19,19 @@ use serde_json::{Value, json};
 const NEW_LP: i64 = 4;
 const PAT: &str = "pat@newlp.example";
 
-type Replica =
-    RematchService<dyn mailroom_ports::TrustStore, dyn MailboxReader, dyn MessageParser, dyn Clock>;
+type Replica = RematchReplica;
 
 /// A replica's re-match over the app's database and clock, with its own
 /// Gmail client: three attempts per email, 30 s doubling backoff.
 fn replica(team: &CaptureTeam, holder: &str) -> Replica {
-    let reader: Arc<dyn MailboxReader> = Arc::new(GmailMailbox::new(
-        team.google.token_provider(),
-        team.google.gmail_config(),
-    ));
-    let parser: Arc<dyn MessageParser> = Arc::new(MailParser::default());
-    let clock: Arc<dyn Clock> = team.app.clock.clone();
-    RematchService::new(
-        team.app.state.trust.clone(),
-        reader,
-        parser,
-        clock,
-        RematchConfig {
-            batch: 10,
-            internal_domains: vec![mailroom_ports::Domain::parse("fund.com").unwrap()],
-            holder: holder.into(),
-            max_attempts: 3,
-            backoff: Duration::from_secs(30),
-            max_backoff: Duration::from_secs(600),
-            ..RematchConfig::default()
-        },
-    )
+    team.rematch_replica(RematchConfig {
+        batch: 10,
+        holder: holder.into(),
+        max_attempts: 3,
+        backoff: Duration::from_secs(30),
+        max_backoff: Duration::from_secs(600),
+        ..RematchConfig::default()
+    })
 }
 
 /// Pat's message `n` (Pat is not in the directory yet) in `mailboxes`.
