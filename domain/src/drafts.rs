@@ -226,6 +226,7 @@ where
             created_by: actor.id,
             gmail_draft_id: created.draft_id.clone(),
             thread_id: created.thread_id.clone(),
+            gmail_message_id: created.message_id.clone(),
             reply_all: req.reply_all,
             to: draft.to.clone(),
             cc: draft.cc.clone(),

@@ -30,6 +30,7 @@ mod m20261204_000008_trust;
 mod m20261204_000009_mailbox_audits;
 mod m20261204_000010_window_indexes;
 mod m20261205_000011_job_retries;
+mod m20261205_000012_draft_message_id;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_mailbox_audits::Migration),
             Box::new(m20261204_000010_window_indexes::Migration),
             Box::new(m20261205_000011_job_retries::Migration),
+            Box::new(m20261205_000012_draft_message_id::Migration),
         ]
     }
 }

@@ -147,6 +147,11 @@ pub struct DraftEntry {
     pub gmail_draft_id: String,
     /// `None` only for a draft whose thread is no longer known.
     pub thread_id: Option<String>,
+    /// The draft message's Gmail id; `None` for drafts recorded before it
+    /// was kept.
+    pub gmail_message_id: Option<String>,
+    /// The mailbox the draft is in.
+    pub mailbox: EmailAddress,
     pub reply_all: bool,
     pub created_at: Timestamp,
 }

@@ -495,6 +495,9 @@ pub struct DraftRecord {
     pub gmail_draft_id: String,
     /// The Gmail thread the draft was created in.
     pub thread_id: String,
+    /// The draft message's Gmail id (what Gmail's web UI opens a draft by),
+    /// when Gmail said.
+    pub gmail_message_id: Option<String>,
     pub reply_all: bool,
     pub to: Vec<EmailAddress>,
     pub cc: Vec<EmailAddress>,

@@ -18,6 +18,7 @@ import {
   updateEmailAccount,
 } from '@mailroom/client';
 import type { Account, Policy, PolicyChange, Proposal, SyncReport } from './types';
+import { gmailDraftUrl } from './gmail';
 import { call, callAll } from './api';
 import { AdminOnly, LoadMore, Show, When, plural, useAction, useLoad, useMe, usePaged } from './ui';
 import { browserZone, clockIn, today, zonedTime } from './zone';
@@ -137,8 +138,10 @@ export function Drafts() {
                     {d.reply_all ? 'Reply-all' : 'Reply'} to email {d.email_id}
                   </div>
                   <div class="meta">
-                    by {d.user_email} · <When ts={d.created_at} /> · Gmail draft {d.gmail_draft_id}
-                    {d.thread_id ? ` · thread ${d.thread_id}` : ''}
+                    by {d.user_email} in {d.mailbox} · <When ts={d.created_at} /> ·{' '}
+                    <a href={gmailDraftUrl(d.mailbox, d.gmail_message_id, d.thread_id)} target="_blank" rel="noreferrer">
+                      {d.gmail_message_id ? 'Open the draft in Gmail' : 'Open its thread in Gmail'}
+                    </a>
                   </div>
                 </li>
               ))}

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { createDraft, getEmailActivity, listActivityInvestors, listEmailAccounts, listEmailActivity } from '@mailroom/client';
 import type { ListEmailActivityData } from '@mailroom/client';
 import type { DraftCreated, EmailDetail as Email } from './types';
+import { gmailDraftUrl } from './gmail';
 import { call, callAll } from './api';
 import { AdminOnly, ErrorBox, LoadMore, Show, When, useLoad, useMe, usePaged, useZone } from './ui';
 import { zonedTime } from './zone';
@@ -300,11 +301,7 @@ function ReplyDraft({ m }: { m: Email }) {
   };
   // The draft goes into the caller's copy of the email when they hold one.
   const mine = m.mailboxes.find((b) => b.email_address === me?.email) ?? m.mailboxes[0];
-  // Gmail's web UI opens a draft by its message's id (#drafts?compose=<id>);
-  // without one, the thread is the nearest place.
-  const gmail = (d: DraftCreated) =>
-    `https://mail.google.com/mail/?authuser=${encodeURIComponent(mine?.email_address ?? '')}` +
-    (d.gmail_message_id ? `#drafts?compose=${encodeURIComponent(d.gmail_message_id)}` : `#all/${encodeURIComponent(d.thread_id)}`);
+  const gmail = (d: DraftCreated) => gmailDraftUrl(mine?.email_address ?? '', d.gmail_message_id, d.thread_id);
   return (
     <>
       <h2>Draft a reply</h2>

@@ -69,6 +69,12 @@ test('Draft reply-all creates a Gmail draft, links to the draft and sends nothin
   const drafts = page.getByRole('list', { name: 'Drafts' });
   await drafts.waitFor();
   assert.match((await drafts.textContent()) ?? '', /Reply-all to email \d+[\s\S]*ann@fund\.com/);
+  // Each listed draft links to itself, in its mailbox's Gmail account.
+  const listed = drafts.getByRole('link', { name: 'Open the draft in Gmail' }).first();
+  assert.equal(
+    await listed.getAttribute('href'),
+    `https://mail.google.com/mail/?authuser=ann%40fund.com#drafts?compose=${created.message_id}`,
+  );
   await shot(page, 'drafts');
   assertNothingSent(await fakeState(), outboxBefore, /wire on Monday/);
   await page.close();

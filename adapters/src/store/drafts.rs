@@ -65,8 +65,8 @@ pub(crate) async fn record_draft(
     exec(
         db,
         "INSERT INTO drafts (email_id, account_id, created_by, gmail_draft_id, to_json, cc_json, \
-         subject, created_at, thread_id, reply_all) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         subject, created_at, thread_id, reply_all, gmail_message_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         vec![
             draft.email_id.0.into(),
             draft.account_id.0.into(),
@@ -78,6 +78,7 @@ pub(crate) async fn record_draft(
             sql::ts(draft.created_at),
             draft.thread_id.into(),
             draft.reply_all.into(),
+            draft.gmail_message_id.into(),
         ],
     )
     .await?;

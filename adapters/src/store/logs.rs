@@ -149,8 +149,9 @@ pub(crate) async fn list_drafts(
             "SELECT d.id, d.created_by, u.email, d.email_id, d.account_id, d.gmail_draft_id, \
              COALESCE(d.thread_id, (SELECT MIN(s.gmail_thread_id) FROM email_account_messages s \
                WHERE s.account_id = d.account_id AND s.email_id = d.email_id)) AS thread_id, \
-             d.reply_all, d.created_at \
+             d.reply_all, d.created_at, d.gmail_message_id, a.email_address \
              FROM drafts d JOIN users u ON u.id = d.created_by \
+             JOIN email_accounts a ON a.id = d.account_id \
              WHERE 1 = 1{filter}{after}{order}"
         ),
         p.values,
@@ -167,6 +168,8 @@ pub(crate) async fn list_drafts(
                 account_id: AccountId(row.col("account_id")?),
                 gmail_draft_id: row.col("gmail_draft_id")?,
                 thread_id: row.col("thread_id")?,
+                gmail_message_id: row.col("gmail_message_id")?,
+                mailbox: row.addr("email_address")?,
                 reply_all: row.flag("reply_all")?,
                 created_at: row.ts("created_at")?,
             })

@@ -248,6 +248,8 @@ impl Example for DraftView {
             account_id: 1,
             gmail_draft_id: "r-5286309726126498123".into(),
             thread_id: Some("18c2f0a7d4e5b6c1".into()),
+            gmail_message_id: Some("18c2f1b9e0a4c7d2".into()),
+            mailbox: "ann@fund.com".into(),
             reply_all: false,
             created_at: at("2026-03-02T10:01:00Z"),
         }

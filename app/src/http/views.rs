@@ -319,6 +319,13 @@ pub struct DraftView {
     /// thread was not kept.
     #[oai(nullable)]
     pub thread_id: Option<String>,
+    /// The draft message's Gmail id, what Gmail's web UI opens a draft by
+    /// (`#drafts?compose=<id>`); `null` for a draft recorded before it was
+    /// kept.
+    #[oai(nullable)]
+    pub gmail_message_id: Option<String>,
+    /// The mailbox the draft is in (to open the right Gmail account).
+    pub mailbox: String,
     pub reply_all: bool,
     pub created_at: ApiTimestamp,
 }
@@ -345,6 +352,8 @@ impl From<Page<DraftEntry>> for DraftList {
                     account_id: d.account_id.0,
                     gmail_draft_id: d.gmail_draft_id,
                     thread_id: d.thread_id,
+                    gmail_message_id: d.gmail_message_id,
+                    mailbox: d.mailbox.to_string(),
                     reply_all: d.reply_all,
                     created_at: d.created_at.into(),
                 })

@@ -123,12 +123,13 @@ async fn a_reply_draft_is_created_in_the_thread_of_the_callers_mailbox() {
     assert!(h.body.contains("Monday at 10 works for me."), "{}", h.body);
     assert_eq!(
         team.count(&format!(
-            "SELECT COUNT(*) FROM drafts WHERE email_id = {email} AND gmail_draft_id = '{}'",
-            created.id
+            "SELECT COUNT(*) FROM drafts WHERE email_id = {email} AND gmail_draft_id = '{}' \
+             AND gmail_message_id = '{}'",
+            created.id, created.message_id
         ))
         .await,
         1,
-        "the draft is audited"
+        "the draft is audited, with the message id its link needs"
     );
     assert_nothing_sent(&team);
 }

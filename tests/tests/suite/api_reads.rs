@@ -400,6 +400,7 @@ async fn members_see_their_own_drafts_and_admins_all(backend: Backend) {
                 created_by: by,
                 gmail_draft_id: draft_id.into(),
                 thread_id: "thread-m1@acme.com".into(),
+                gmail_message_id: (draft_id != "d1").then(|| format!("msg-{draft_id}")),
                 reply_all: draft_id == "d2",
                 to: vec![addr("lee@acme.com")],
                 cc: vec![],
@@ -426,7 +427,13 @@ async fn members_see_their_own_drafts_and_admins_all(backend: Backend) {
     assert_eq!(d2["email_id"], email_id.0);
     assert_eq!(d2["account_id"], bob_box.0);
     assert_eq!(d2["thread_id"], "thread-m1@acme.com");
+    assert_eq!(d2["gmail_message_id"], "msg-d2");
+    assert_eq!(d2["mailbox"], BOB);
     assert_eq!(d2["reply_all"], true);
+    // A draft recorded without its message id says so with null.
+    let d1 = all.iter().find(|d| d["gmail_draft_id"] == "d1").unwrap();
+    assert!(d1["gmail_message_id"].is_null(), "{d1}");
+    assert_eq!(d1["mailbox"], ANN);
     assert_eq!(d2["created_at"], "2025-06-02T11:00:00Z");
 }
 

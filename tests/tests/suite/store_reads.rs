@@ -528,6 +528,7 @@ async fn drafts_page_newest_first_and_filter_by_creator(db: &TestDb) {
                 created_by: user.id,
                 gmail_draft_id: draft_id.into(),
                 thread_id: format!("gmail-thread-{draft_id}"),
+                gmail_message_id: None,
                 reply_all,
                 to: vec![addr("lee@acme.com")],
                 cc: vec![],

@@ -262,6 +262,7 @@ async fn reply_source_lists_live_sightings_and_drafts_are_recorded(db: &TestDb) 
         created_by: team.ann.id,
         gmail_draft_id: "r-123".into(),
         thread_id: "thread-m1@acme.com".into(),
+        gmail_message_id: None,
         reply_all: false,
         to: vec![addr("lee@acme.com")],
         cc: vec![],

@@ -649,6 +649,7 @@ async fn adding_an_entry_erases_the_subject_of_reply_drafts_to_its_mail(db: &Tes
                 created_by: team.ann.id,
                 gmail_draft_id: gmail_draft.into(),
                 thread_id: format!("thread-{key}"),
+                gmail_message_id: None,
                 reply_all: false,
                 to: vec![addr("lee@acme.com")],
                 cc: vec![],
