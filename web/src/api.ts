@@ -52,7 +52,13 @@ export async function call<T>(p: Promise<Result<T>>): Promise<T> {
     throw new ApiFailure(0, 'invalid', 'The request or the service\u2019s answer did not match the API description.');
   }
   const status = r.response?.status ?? 0;
-  if (r.error !== undefined || !r.response?.ok) {
+  // The client answers a failed fetch (no response at all) and an answer
+  // its schema check refused with `error` too, rather than throwing.
+  if (r.response === undefined) throw new ApiFailure(0, 'network', 'The service could not be reached.');
+  if (r.error !== undefined && r.response.ok) {
+    throw new ApiFailure(0, 'invalid', 'The service\u2019s answer did not match the API description.');
+  }
+  if (r.error !== undefined || !r.response.ok) {
     const e = r.error;
     const code = e && typeof e === 'object' && 'error' in e && typeof e.error === 'string' ? e.error : 'error';
     const msg = e && typeof e === 'object' && 'message' in e && typeof e.message === 'string' ? e.message : `Request failed (${status}).`;

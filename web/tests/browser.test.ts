@@ -391,7 +391,9 @@ test('Mailboxes: sync state, counts and capture errors', { timeout: TEST_MS }, a
   await card.waitFor();
   await card.getByRole('button', { name: 'Disable ann.deals@fund.com' }).click();
   await page.getByRole('status').filter({ hasText: 'ann.deals@fund.com disabled.' }).waitFor();
-  await card.getByRole('button', { name: 'Enable ann.deals@fund.com' }).waitFor();
+  await card.getByRole('button', { name: 'Enable ann.deals@fund.com' }).click();
+  await page.getByRole('status').filter({ hasText: 'ann.deals@fund.com enabled.' }).waitFor();
+  await card.getByRole('button', { name: 'Disable ann.deals@fund.com' }).waitFor();
   // A bad address is refused with a message, and nothing is added.
   await page.getByLabel('Mailbox address').fill('ann.deals@fund.com');
   await page.getByRole('button', { name: 'Add mailbox' }).click();
@@ -429,5 +431,32 @@ test('a member sees no admin data and is told why', { timeout: TEST_MS }, async 
   await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: 'Drafts' }).click();
   await page.getByRole('heading', { level: 1, name: 'Drafts' }).waitFor();
   await page.getByText('No drafts yet.').waitFor();
+  await page.close();
+});
+
+test('loading and failures: a page says it is loading, and says what failed when the service cannot be reached', { timeout: TEST_MS }, async () => {
+  const page = await signIn(ADMIN_LINK);
+  // Hold the proposals list back: the page says it is loading meanwhile.
+  let release = (): void => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await page.route('**/api/email/proposals*', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await nav(page, 'Proposals');
+  await page.getByRole('status').filter({ hasText: 'Loading…' }).first().waitFor();
+  assert.equal(await page.getByTestId('pending').count(), 0, 'no list before its data');
+  release();
+  await page.getByTestId('pending').or(page.getByText('No pending proposals.')).waitFor();
+  await page.unroute('**/api/email/proposals*');
+
+  // The network fails: the page says so instead of showing nothing.
+  await page.route('**/api/email/accounts*', (route) => route.abort('connectionrefused'));
+  await nav(page, 'Mailboxes');
+  await page.getByRole('alert').filter({ hasText: 'The service could not be reached.' }).waitFor();
+  assert.equal(await page.getByRole('list', { name: 'Mailboxes' }).count(), 0);
+  await shot(page, 'mailboxes-unreachable');
   await page.close();
 });
