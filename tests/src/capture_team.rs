@@ -704,6 +704,15 @@ impl CaptureTeam {
     /// its own Gmail client (so its own quota limiter), named `config.holder`;
     /// the team's internal domain is filled in.
     pub fn rematch_replica(&self, config: mailroom_domain::trust::RematchConfig) -> RematchReplica {
+        self.rematch_replica_on(config, self.app.clock.clone())
+    }
+
+    /// [`CaptureTeam::rematch_replica`] reading the time from `clock`.
+    pub fn rematch_replica_on(
+        &self,
+        config: mailroom_domain::trust::RematchConfig,
+        clock: Arc<dyn mailroom_ports::Clock>,
+    ) -> RematchReplica {
         let reader: Arc<dyn mailroom_ports::gmail::MailboxReader> =
             Arc::new(mailroom_adapters::gmail::mailbox::GmailMailbox::new(
                 self.google.token_provider(),
@@ -711,7 +720,6 @@ impl CaptureTeam {
             ));
         let parser: Arc<dyn mailroom_ports::parse::MessageParser> =
             Arc::new(mailroom_adapters::parser::MailParser::default());
-        let clock: Arc<dyn mailroom_ports::Clock> = self.app.clock.clone();
         mailroom_domain::trust::RematchService::new(
             self.app.state.trust.clone(),
             reader,

@@ -273,7 +273,13 @@ where
         else {
             return Ok(StepOutcome::Idle);
         };
-        let run = self.step(job.generation, job.cursor, job.total).await;
+        // A step ends by half its lease, whatever is left of its batch, so
+        // its write lands while the lease is still its own: a batch that
+        // outlived the lease would be fetched again by the next holder.
+        let deadline = now.saturating_add(lease / 2).unwrap_or(Timestamp::MAX);
+        let run = self
+            .step(job.generation, job.cursor, job.total, deadline)
+            .await;
         let Some((email, error)) = run.failure else {
             return self
                 .finish_step(&job, run.progress, run.last, run.done)
@@ -402,8 +408,16 @@ where
         Ok(total)
     }
 
-    /// Handles one batch from `cursor`; stops at the first email that fails.
-    async fn step(&self, generation: i64, cursor: i64, total: u64) -> BatchRun {
+    /// Handles one batch from `cursor`; stops at the first email that fails,
+    /// or at `deadline` (after at least one email), leaving the rest to the
+    /// next step.
+    async fn step(
+        &self,
+        generation: i64,
+        cursor: i64,
+        total: u64,
+        deadline: Timestamp,
+    ) -> BatchRun {
         let mut run = BatchRun {
             progress: JobProgress::default(),
             last: cursor,
@@ -421,7 +435,15 @@ where
         let batch = self.config.batch.max(1);
         run.done = candidates.len() < batch as usize;
         let mut without_content = 0_u64;
-        for candidate in &candidates {
+        for (i, candidate) in candidates.iter().enumerate() {
+            if i > 0 && self.clock.now() >= deadline {
+                info!(
+                    emails = i,
+                    "re-match step ends early: half its lease has passed"
+                );
+                run.done = false;
+                break;
+            }
             match self.handle(candidate, &matcher).await {
                 Ok(Handled::Done(p)) => add(&mut run.progress, p),
                 Ok(Handled::WithoutContent) => without_content += 1,

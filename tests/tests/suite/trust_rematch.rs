@@ -286,6 +286,81 @@ async fn removing_a_never_log_entry_rematches_its_mail(backend: Backend) {
     );
 }
 
+/// A clock that moves 40 s each time it is read: a batch slower than its
+/// lease allows, as the re-match sees it.
+struct SlowClock(std::sync::Arc<mailroom_tests::app::TestClock>);
+
+impl mailroom_ports::Clock for SlowClock {
+    fn now(&self) -> jiff::Timestamp {
+        self.0.advance(SignedDuration::from_secs(40));
+        mailroom_ports::Clock::now(self.0.as_ref())
+    }
+}
+
+/// A step ends by half its lease (150 s of 300), whatever is left of its
+/// batch, and writes what it did while the lease is still its own; the next
+/// steps go on from there, and every email is still fetched and proposed
+/// exactly once.
+async fn a_slow_step_ends_by_half_its_lease_and_the_next_goes_on(backend: Backend) {
+    let team = CaptureTeam::start(backend).await;
+    seed(&team);
+    let (status, body) = team.sync_http(team.ann_box).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let app_rematch = team.app.state.rematch.clone().expect("Gmail is configured");
+    app_rematch.run_to_end(100).await.unwrap();
+    let (status, body) = team
+        .put(ANN, "/api/admin/directory", widened_directory())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let gets_before = team.google.calls(Endpoint::MessagesGet);
+    let slow = team.rematch_replica_on(
+        RematchConfig {
+            batch: 200,
+            holder: "slow".into(),
+            ..RematchConfig::default()
+        },
+        std::sync::Arc::new(SlowClock(team.app.clock.clone())),
+    );
+    let first = match slow.run_once().await.unwrap() {
+        StepOutcome::Progressed(p) => p,
+        other => panic!("the first step should stop early, not {other:?}"),
+    };
+    assert!(
+        (1..8).contains(&first.scanned),
+        "part of the 8 emails: {first:?}"
+    );
+    let half = jobs(&team).await;
+    assert_eq!(
+        half[0]["scanned"], first.scanned,
+        "the step's work is written"
+    );
+    assert_eq!(half[0]["state"], "running");
+
+    // The same replica goes on from the stored cursor until it is done.
+    let rest = slow.run_to_end(100).await.unwrap();
+    assert_eq!(first.scanned + rest.scanned, 8, "{first:?} then {rest:?}");
+    let done = jobs(&team).await;
+    assert_eq!(done[0]["state"], "done", "{done}");
+    assert_eq!(full_pat_emails(&team).await, 5);
+    assert_eq!(new_lp_proposals(&team).await, 6);
+    assert_eq!(
+        team.google.calls(Endpoint::MessagesGet) - gets_before,
+        5,
+        "each metadata-only message fetched once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_step_ends_by_half_its_lease_and_the_next_goes_on_sqlite() {
+    a_slow_step_ends_by_half_its_lease_and_the_next_goes_on(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_step_ends_by_half_its_lease_and_the_next_goes_on_postgres() {
+    a_slow_step_ends_by_half_its_lease_and_the_next_goes_on(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contact_added_after_the_first_sync_is_rematched_exactly_once_sqlite() {
     a_contact_added_after_the_first_sync_is_rematched_exactly_once(Backend::Sqlite).await;
