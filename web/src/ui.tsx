@@ -52,6 +52,8 @@ export type Paged<T> = {
   more: () => void;
   busy: boolean;
   moreError: unknown;
+  /** How many items the last "load more" appended (null before one). */
+  added: number | null;
   reload: () => void;
 };
 
@@ -61,11 +63,13 @@ export function usePaged<T>(fetchPage: (cursor?: string) => Promise<Page<T>>, de
   const [cursor, setCursor] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [moreError, setMoreError] = useState<unknown>(undefined);
+  const [added, setAdded] = useState<number | null>(null);
   const [first, reload] = useLoad(async () => {
     const p = await fetchPage();
     setItems(p.items);
     setCursor(p.next_cursor ?? null);
     setMoreError(undefined);
+    setAdded(null);
     return p.items;
   }, deps);
   const load: Load<T[]> = first.state === 'ok' ? { state: 'ok', data: items } : first;
@@ -77,6 +81,7 @@ export function usePaged<T>(fetchPage: (cursor?: string) => Promise<Page<T>>, de
       (p) => {
         setItems((old) => [...old, ...p.items]);
         setCursor(p.next_cursor ?? null);
+        setAdded(p.items.length);
         setBusy(false);
       },
       (e: unknown) => {
@@ -85,12 +90,24 @@ export function usePaged<T>(fetchPage: (cursor?: string) => Promise<Page<T>>, de
       },
     );
   };
-  return { load, cursor, more, busy, moreError, reload };
+  return { load, cursor, more, busy, moreError, added, reload };
 }
 
 export function LoadMore<T>({ paged, label }: { paged: Paged<T>; label: string }) {
+  // Says what a "load more" appended; on the last page the button is gone,
+  // so the focus moves to this message instead of falling to the page.
+  const said = useRef<HTMLParagraphElement>(null);
+  const last = paged.added !== null && !paged.cursor;
+  useEffect(() => {
+    if (last) said.current?.focus();
+  }, [last, paged.added]);
   return (
     <>
+      {paged.added !== null && (
+        <p class="muted" role="status" tabIndex={-1} ref={said}>
+          {paged.added} more {label} loaded{paged.cursor ? '.' : '; that is all.'}
+        </p>
+      )}
       {paged.moreError !== undefined && <ErrorBox error={paged.moreError} />}
       {paged.load.state === 'ok' && paged.cursor && (
         <button type="button" class="secondary" disabled={paged.busy} onClick={paged.more} aria-label={`Load more ${label}`}>

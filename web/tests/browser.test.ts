@@ -127,6 +127,11 @@ test('Communications: "Load more" appends the next page, newest first, with no d
   assertNewestFirst(all, 'both pages');
   assert.equal(await more.count(), 0, 'no "Load more" on the last page');
   assert.match((await page.getByTestId('result-count').textContent()) ?? '', new RegExp(`^${all.length} emails\\.$`));
+  // The button is gone with the last page: the focus rests on what was loaded.
+  assert.equal(
+    await page.evaluate(() => document.activeElement?.textContent ?? ''),
+    `${all.length - 50} more email loaded; that is all.`,
+  );
 
   // Bulk LP's 60 notes: note N was sent N hours in, so exactly 60 down to 01.
   const expected = Array.from({ length: 60 }, (_, i) => `Bulk LP note ${String(60 - i).padStart(2, '0')}`);
