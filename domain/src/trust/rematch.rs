@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use mailroom_ports::gmail::{GmailError, MailboxReader};
+use mailroom_ports::gmail::{GmailError, MailboxReader, TokenError};
 use mailroom_ports::parse::MessageParser;
 use mailroom_ports::records::{DirectoryCounts, DirectoryUpdate, MatchDirectory, MatchLink};
 use mailroom_ports::trust::{
@@ -190,6 +190,31 @@ pub enum RematchError {
     Store(#[from] StoreError),
 }
 
+/// How many times `max_attempts` an email may meet an outage before the job
+/// gives it up: with the default backoff, about eight hours of failures in
+/// a row.
+const OUTAGE_ATTEMPTS_FACTOR: u32 = 4;
+
+/// Whether a step's error is an outage rather than something about the
+/// email: Gmail or the token endpoint unavailable or rate-limited, the
+/// service's key or delegation refused, the database unavailable.
+fn is_outage(error: &RematchError) -> bool {
+    match error {
+        RematchError::Gmail(e) => is_gmail_outage(e),
+        RematchError::Store(e) => matches!(e, StoreError::Unavailable(_)),
+    }
+}
+
+fn is_gmail_outage(error: &GmailError) -> bool {
+    error.is_retryable()
+        || matches!(
+            error,
+            GmailError::Auth(
+                TokenError::Unavailable(_) | TokenError::BadKey(_) | TokenError::NotAuthorized(_)
+            )
+        )
+}
+
 /// Runs the re-match job through the ports: the same mailbox reader (and so
 /// the same token provider and quota limiter) as sync. Without a reader
 /// (Gmail not configured: an import-only setup) it still links mail whose
@@ -294,8 +319,19 @@ where
         } else {
             1
         };
+        // An outage (Gmail or the database unavailable, the service's own
+        // credentials refused) says nothing about the email it met: the job
+        // waits it out for many more attempts before giving that email up.
+        let limit = if is_outage(&error) {
+            self.config
+                .max_attempts
+                .max(1)
+                .saturating_mul(OUTAGE_ATTEMPTS_FACTOR)
+        } else {
+            self.config.max_attempts.max(1)
+        };
         if let Some(email) = email
-            && attempts >= self.config.max_attempts.max(1)
+            && attempts >= limit
         {
             let text = format!(
                 "email {} skipped after {attempts} failed attempts: {text}",
@@ -511,7 +547,9 @@ where
                 return Ok(Handled::WithoutContent);
             }
             RematchPlan::FetchAndLink(_) => {
-                if let Some(created) = self.fetch_and_capture(candidate, matcher).await? {
+                if let Fetched::Captured(created) =
+                    self.fetch_and_capture(candidate, matcher).await?
+                {
                     progress.matched += 1;
                     progress.fetched += 1;
                     progress.proposals += u64::from(created);
@@ -532,9 +570,9 @@ where
         &self,
         candidate: &RematchCandidate,
         matcher: &Matcher,
-    ) -> Result<Option<u32>, RematchError> {
+    ) -> Result<Fetched, RematchError> {
         let Some(reader) = &self.reader else {
-            return Ok(None);
+            return Ok(Fetched::Nothing);
         };
         let mut failed: Option<GmailError> = None;
         for (account_id, mailbox, gmail_id) in &candidate.sightings {
@@ -552,7 +590,13 @@ where
                         error = %gmail_error_text(&error),
                         "re-match could not fetch from this mailbox; trying the next"
                     );
-                    failed.get_or_insert(error);
+                    // An outage wins: the email may well be fetched later.
+                    if failed
+                        .as_ref()
+                        .is_none_or(|kept| !is_gmail_outage(kept) && is_gmail_outage(&error))
+                    {
+                        failed = Some(error);
+                    }
                     continue;
                 }
             };
@@ -570,11 +614,11 @@ where
                 continue;
             }
             let outcome = self.store.capture(request).await?;
-            return Ok(Some(outcome.proposals_created));
+            return Ok(Fetched::Captured(outcome.proposals_created));
         }
         match failed {
             Some(error) => Err(error.into()),
-            None => Ok(None),
+            None => Ok(Fetched::Nothing),
         }
     }
 }
@@ -596,6 +640,14 @@ enum Handled {
     Done(JobProgress),
     /// Metadata-only mail that now matches, left as it is without Gmail.
     WithoutContent,
+}
+
+/// What fetching an email's content again came to.
+enum Fetched {
+    /// Stored, with this many new proposals.
+    Captured(u32),
+    /// No mailbox could give it (gone, or no longer matching).
+    Nothing,
 }
 
 fn add(total: &mut JobProgress, p: JobProgress) {
@@ -646,6 +698,30 @@ mod tests {
         let mut after = base();
         change(&mut after);
         assert_eq!(directory_widened(&before, &after), expected, "{what}");
+    }
+
+    #[test]
+    fn outages_are_told_apart_from_what_is_wrong_with_one_email() {
+        let outage = |e: GmailError| is_outage(&RematchError::Gmail(e));
+        assert!(outage(GmailError::Unavailable("503".into())));
+        assert!(outage(GmailError::RateLimited { retry_after: None }));
+        assert!(outage(GmailError::Auth(TokenError::Unavailable(
+            "x".into()
+        ))));
+        assert!(outage(GmailError::Auth(TokenError::NotAuthorized(
+            "x".into()
+        ))));
+        assert!(!outage(GmailError::Auth(TokenError::UnknownUser(
+            "x".into()
+        ))));
+        assert!(!outage(GmailError::Invalid("x".into())));
+        assert!(!outage(GmailError::NotFound));
+        assert!(is_outage(&RematchError::Store(StoreError::Unavailable(
+            "x".into()
+        ))));
+        assert!(!is_outage(&RematchError::Store(StoreError::Invalid(
+            "x".into()
+        ))));
     }
 
     #[test]

@@ -260,6 +260,58 @@ async fn an_email_that_keeps_failing_backs_off_then_is_skipped(backend: Backend)
     assert_eq!(new_lp_proposals(&team).await, 3);
 }
 
+/// Gmail unavailable for an email is an outage, not something about the
+/// email: the job keeps backing off past the attempts that skip a broken
+/// email, and once Gmail answers it goes on with nothing skipped. Here Ann
+/// has left the Workspace (her copy can never be fetched) and Bob's copy
+/// meets the outage: the outage is what counts.
+async fn an_outage_is_waited_out_without_skipping_the_email_it_met(backend: Backend) {
+    let team = CaptureTeam::start(backend).await;
+    let down = pat_message(&team, 1, &[ANN, BOB]);
+    pat_message(&team, 2, &[ANN, BOB]);
+    team.sync_both().await;
+    widen(&team).await;
+    team.google.remove_user(ANN);
+    team.google.fail_message(&down[1].id, 503);
+
+    let a = replica(&team, "replica-a");
+    // Three attempts would skip a broken email (max_attempts is 3 here).
+    for attempt in 1..=4_u64 {
+        assert!(a.run_once().await.is_err(), "attempt {attempt} fails");
+        let job = rematch_job(&team).await;
+        assert_eq!(job["attempts"], attempt, "{job}");
+        assert_eq!(job["skipped"], 0, "an outage skips nothing: {job}");
+        let retry_at: jiff::Timestamp = job["retry_at"].as_str().unwrap().parse().unwrap();
+        team.app.clock.set(retry_at + SignedDuration::from_secs(1));
+    }
+
+    team.google.heal_message(&down[1].id);
+    a.run_to_end(10).await.expect("Gmail answers again");
+    let job = rematch_job(&team).await;
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(
+        (
+            job["fetched"].as_u64(),
+            job["proposals"].as_u64(),
+            job["skipped"].as_u64(),
+            job["attempts"].as_u64()
+        ),
+        (Some(2), Some(2), Some(0), Some(0)),
+        "{job}"
+    );
+    assert_eq!(full_pat_emails(&team).await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_is_waited_out_without_skipping_the_email_it_met_sqlite() {
+    an_outage_is_waited_out_without_skipping_the_email_it_met(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_is_waited_out_without_skipping_the_email_it_met_postgres() {
+    an_outage_is_waited_out_without_skipping_the_email_it_met(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_mailbox_passes_the_turn_to_the_next_sighting_sqlite() {
     a_failing_mailbox_passes_the_turn_to_the_next_sighting(Backend::Sqlite).await;
