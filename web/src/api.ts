@@ -75,11 +75,14 @@ type Paged<T> = { items: T[]; next_cursor?: string | null };
 export async function callAll<T>(page: (cursor: string | undefined) => Promise<Result<Paged<T>>>): Promise<T[]> {
   const items: T[] = [];
   let cursor: string | undefined;
-  do {
+  // Bounded whatever the answers: a repeated cursor or an empty page ends it.
+  for (let pages = 0; pages < 1000; pages++) {
     const p = await call(page(cursor));
     items.push(...p.items);
-    cursor = p.next_cursor ?? undefined;
-  } while (cursor !== undefined);
+    const next = p.next_cursor ?? undefined;
+    if (next === undefined || next === cursor || p.items.length === 0) break;
+    cursor = next;
+  }
   return items;
 }
 

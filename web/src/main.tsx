@@ -6,6 +6,7 @@ import { call, setupClient, signOut, takeTokenFromUrl, token } from './api';
 import { Communications, EmailDetail } from './communications';
 import { Digest, Drafts, Mailboxes, Proposals } from './admin';
 import { MeContext, Show, ZoneContext, useLoad } from './ui';
+import { knownZone } from './zone';
 import './style.css';
 
 const pages = [
@@ -45,7 +46,9 @@ function SignIn({ expired }: { expired: boolean }) {
  * browser's zone.
  */
 function FundZone({ admin, children }: { admin: boolean; children: ComponentChildren }) {
-  const [zone] = useLoad(() => (admin ? call(getDigestPolicy()).then((p) => p.timezone) : Promise.resolve(null)), [admin]);
+  // A zone the service knows but this browser does not falls back to the
+  // browser's own rather than breaking every page.
+  const [zone] = useLoad(() => (admin ? call(getDigestPolicy()).then((p) => knownZone(p.timezone)) : Promise.resolve(null)), [admin]);
   if (zone.state === 'loading') return <p class="muted" role="status">Loading…</p>;
   return <ZoneContext.Provider value={zone.state === 'ok' ? zone.data : null}>{children}</ZoneContext.Provider>;
 }

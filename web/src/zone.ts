@@ -62,6 +62,16 @@ function pad(n: number): string {
   return String(n).padStart(2, '0');
 }
 
+/** `zone` when this browser knows it, else null (its own zone is used). */
+export function knownZone(zone: string): string | null {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return zone;
+  } catch {
+    return null;
+  }
+}
+
 /** The browser's own zone name. */
 export function browserZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone;

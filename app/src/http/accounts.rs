@@ -69,6 +69,7 @@ pub struct AccountAudit {
     /// Of those, captured.
     pub captured: u64,
     /// `captured / in_gmail` in percent (100 when Gmail listed nothing).
+    /// Rounded down to a tenth: 100 only when nothing is missing.
     pub complete_percent: f64,
     /// `complete 100.0% (12,345 / 12,345) at <time>`.
     pub summary: String,

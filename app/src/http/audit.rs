@@ -67,7 +67,8 @@ pub struct MailboxAudit {
     pub in_gmail: u64,
     /// Of those, captured when the audit ended.
     pub captured: u64,
-    /// `captured / in_gmail` in percent (100 when Gmail lists nothing).
+    /// `captured / in_gmail` in percent, rounded down to a tenth (100 only
+    /// when nothing is missing, and when Gmail lists nothing).
     pub complete_percent: f64,
     /// `complete 100.0% (12,345 / 12,345) at <time>`.
     pub summary: String,
@@ -105,16 +106,12 @@ fn thousands(n: u64) -> String {
     out
 }
 
-/// The mailbox list's line for a figure. The shown percentage is rounded
-/// down, so it reads 100.0% only when nothing is missing (12,344 of 12,345
-/// is 99.9%, never a rounded-up 100.0%); the time is to the second.
+/// A figure's percentage and the mailbox list's line for it. The
+/// percentage is rounded down to a tenth, so it is 100.0 only when nothing
+/// is missing (12,344 of 12,345 is 99.9, never a rounded-up 100.0); the
+/// time is to the second.
 pub fn summary(in_gmail: u64, captured: u64, at: jiff::Timestamp) -> (f64, String) {
-    let percent = if in_gmail == 0 {
-        100.0
-    } else {
-        captured as f64 * 100.0 / in_gmail as f64
-    };
-    let shown = if captured >= in_gmail {
+    let percent = if captured >= in_gmail {
         100.0
     } else {
         // Tenths of a percent, rounded down, in integers (no float edge).
@@ -122,7 +119,7 @@ pub fn summary(in_gmail: u64, captured: u64, at: jiff::Timestamp) -> (f64, Strin
     };
     let at = jiff::Timestamp::from_second(at.as_second()).unwrap_or(at);
     let text = format!(
-        "complete {shown:.1}% ({} / {}) at {at}",
+        "complete {percent:.1}% ({} / {}) at {at}",
         thousands(captured),
         thousands(in_gmail)
     );
@@ -248,7 +245,7 @@ mod tests {
         );
         // One message missing never reads as complete.
         let (p, s) = summary(12_345, 12_344, at);
-        assert!(p < 100.0);
+        assert_eq!(p, 99.9);
         assert_eq!(
             s,
             "complete 99.9% (12,344 / 12,345) at 2026-12-01T06:00:00Z"

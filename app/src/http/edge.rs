@@ -148,16 +148,22 @@ impl DocumentedRoutes {
         Self(out)
     }
 
+    /// The documented path `path` is, preferring literal segments over
+    /// parameters (`/activity/investors` over `/activity/{email_id}`), as
+    /// the router does.
     fn route(&self, path: &str) -> Option<&[Documented]> {
         let parts: Vec<&str> = path.split('/').collect();
-        self.0.iter().find_map(|(segments, operations)| {
-            let fits = segments.len() == parts.len()
-                && segments
-                    .iter()
-                    .zip(&parts)
-                    .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p));
-            fits.then_some(operations.as_slice())
-        })
+        self.0
+            .iter()
+            .filter(|(segments, _)| {
+                segments.len() == parts.len()
+                    && segments
+                        .iter()
+                        .zip(&parts)
+                        .all(|(s, p)| s.as_deref().is_none_or(|s| s == *p))
+            })
+            .max_by_key(|(segments, _)| segments.iter().filter(|s| s.is_some()).count())
+            .map(|(_, operations)| operations.as_slice())
     }
 
     /// The `Allow` header of a documented path: `GET, POST`.
@@ -344,6 +350,32 @@ fn value_holds_nul(v: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter_whatever_the_order() {
+        let segments = |p: &str| -> Vec<Option<String>> {
+            p.split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_string()))
+                .collect()
+        };
+        let get = |query: bool| Documented {
+            method: "GET".into(),
+            query,
+            body: false,
+        };
+        let routes = DocumentedRoutes(vec![
+            (segments("/api/email/activity/{email_id}"), vec![get(false)]),
+            (segments("/api/email/activity/investors"), vec![get(true)]),
+        ]);
+        let op = |path: &str| routes.operation(&Method::GET, path).cloned();
+        assert_eq!(op("/api/email/activity/investors"), Some(get(true)));
+        assert_eq!(op("/api/email/activity/42"), Some(get(false)));
+        assert_eq!(op("/api/email/activity/42/more"), None);
+        assert_eq!(
+            routes.allow("/api/email/activity/7").as_deref(),
+            Some("GET")
+        );
+    }
 
     #[test]
     fn nul_is_found_in_json_strings_and_keys_but_not_in_an_escaped_backslash() {
