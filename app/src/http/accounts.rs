@@ -256,6 +256,10 @@ impl AccountsApi {
     > {
         let user = address("user_email", &body.0.user_email)?;
         let mailbox = address("email_address", &body.0.email_address)?;
+        let entries = state.trust.never_log_entries().await?;
+        if let Some(why) = mailroom_domain::trust::mailbox_refusal(&mailbox, &entries) {
+            return Err(ApiError::unprocessable(ErrorCode::Invalid, why).into());
+        }
         Ok(AccountCreated::Created(Json(entry(
             state.store.create_account(&user, &mailbox).await?,
         ))))

@@ -6,7 +6,7 @@ pub mod audit;
 pub mod never_log;
 pub mod rematch;
 
-pub use never_log::{NeverLogError, add_never_log, never_log_refusal};
+pub use never_log::{NeverLogError, add_never_log, mailbox_refusal, never_log_refusal};
 pub use rematch::{
     RematchConfig, RematchError, RematchPlan, RematchService, StepOutcome, directory_widened,
     plan_rematch, remove_never_log, update_directory,

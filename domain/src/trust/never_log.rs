@@ -31,11 +31,11 @@ pub fn never_log_refusal(target: &NeverLogTarget, own: &OwnAddresses) -> Option<
         NeverLogTarget::Address(address) => {
             if own.mailboxes().any(|m| m == address) {
                 Some(format!(
-                    "{address} is one of the team's captured mailboxes: {WHY}"
+                    "the address is one of the team's captured mailboxes: {WHY}"
                 ))
             } else if own.is_own(address) {
                 Some(format!(
-                    "{address} is at an internal domain (CRM_INTERNAL_DOMAINS): {WHY}"
+                    "the address is at an internal domain (CRM_INTERNAL_DOMAINS): {WHY}"
                 ))
             } else {
                 None
@@ -47,15 +47,28 @@ pub fn never_log_refusal(target: &NeverLogTarget, own: &OwnAddresses) -> Option<
                 .find(|d| covers_domain(target, d) || is_within(domain, d))
             {
                 return Some(format!(
-                    "{domain} is or covers the internal domain {internal} \
+                    "the domain is or covers the internal domain {internal} \
                      (CRM_INTERNAL_DOMAINS): {WHY}"
                 ));
             }
             own.mailboxes()
                 .find(|m| target.covers(m))
-                .map(|mailbox| format!("{domain} covers the team's mailbox {mailbox}: {WHY}"))
+                .map(|mailbox| format!("the domain covers the team's mailbox {mailbox}: {WHY}"))
         }
     }
+}
+
+/// Why `mailbox` may not be captured, if it may not: a never-log entry
+/// covers it, so every message in it would be kept as metadata only. The
+/// other side of [`never_log_refusal`]: the entry has to go first.
+pub fn mailbox_refusal(mailbox: &EmailAddress, entries: &[NeverLogEntry]) -> Option<String> {
+    entries.iter().find(|e| e.target.covers(mailbox)).map(|e| {
+        format!(
+            "the mailbox is covered by the never-log entry {}: its mail would all be kept \
+                 as metadata only; remove the entry first",
+            e.target.value()
+        )
+    })
 }
 
 /// Whether a domain entry covers every address at `domain`.
@@ -154,6 +167,30 @@ mod tests {
         ] {
             assert!(!refused(value), "{value} must be allowed");
         }
+    }
+
+    #[test]
+    fn a_mailbox_a_never_log_entry_covers_is_refused() {
+        let entry = |id, value: &str| NeverLogEntry {
+            id,
+            target: NeverLogTarget::parse(value).unwrap(),
+            created_at: Timestamp::UNIX_EPOCH,
+        };
+        let entries = [entry(1, "lawyer@firm.com"), entry(2, "home.example")];
+        let refusal = |m: &str| mailbox_refusal(&EmailAddress::parse(m).unwrap(), &entries);
+        let why = refusal("Ann@Home.example").expect("covered by the domain entry");
+        assert!(
+            why.contains("home.example") && why.contains("remove the entry first"),
+            "{why}"
+        );
+        assert!(
+            refusal("x@mail.home.example").is_some(),
+            "subdomains are covered"
+        );
+        assert!(refusal("lawyer@firm.com").is_some());
+        assert!(refusal("partner@firm.com").is_none());
+        assert!(refusal("ann@fund.com").is_none());
+        assert!(mailbox_refusal(&EmailAddress::parse("a@home.example").unwrap(), &[]).is_none());
     }
 
     #[test]

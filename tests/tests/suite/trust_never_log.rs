@@ -430,6 +430,43 @@ async fn the_api_adds_lists_and_removes_entries_with_exact_statuses(db: &TestDb)
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, body) = send(&app, Method::GET, "/api/admin/never-log", None).await;
     assert_eq!(body, json!({"items": [], "next_cursor": null}));
+
+    // The other way round: a mailbox an entry covers is not added.
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/admin/never-log",
+        Some(json!({"value": "home.example"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/email/accounts",
+        Some(json!({"user_email": "admin@fund.com", "email_address": "Admin@Home.example"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("never-log entry home.example"),
+        "{message}"
+    );
+    assert!(
+        !message.to_lowercase().contains("admin@home"),
+        "no echo: {message}"
+    );
+    let (_, accounts) = send(&app, Method::GET, "/api/email/accounts", None).await;
+    assert_eq!(accounts["items"], json!([]), "nothing added");
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/email/accounts",
+        Some(json!({"user_email": "admin@fund.com", "email_address": "admin@fund.com"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 /// An entry covering a team mailbox or an internal domain would erase and
