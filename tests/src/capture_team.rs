@@ -422,6 +422,39 @@ pub struct Dump {
 
 /// The directory as the CRM sends it: Ann (admin), Bob and Cat (members),
 /// three investors and their contacts.
+/// [`directory_json`] with an investor it lacks, New LP (id 4), and its
+/// contact Pat (id 40, `pat@newlp.example`): the directory update that makes
+/// Pat's earlier mail match.
+pub fn directory_with_pat() -> Value {
+    let mut dir = directory_json();
+    dir["investors"]
+        .as_array_mut()
+        .expect("investors")
+        .push(json!({"id": 4, "name": "New LP", "domains": []}));
+    dir["contacts"]
+        .as_array_mut()
+        .expect("contacts")
+        .push(json!({"id": 40, "investor_id": 4, "name": "Pat", "emails": ["pat@newlp.example"]}));
+    dir
+}
+
+/// Pat's note `n` to Ann, sent at `date`: subject `Pat update {n}`,
+/// Message-ID `pat-{n}@newlp.example`, rendered as RFC 822.
+pub fn pat_update(n: impl std::fmt::Display, date: &str) -> Vec<u8> {
+    Mail {
+        from: "pat@newlp.example",
+        to: &[ANN],
+        cc: &[],
+        subject: &format!("Pat update {n}"),
+        message_id: &format!("pat-{n}@newlp.example"),
+        in_reply_to: None,
+        references: &[],
+        date,
+        body: "Numbers for the quarter.",
+    }
+    .render()
+}
+
 pub fn directory_json() -> Value {
     json!({
         "users": [

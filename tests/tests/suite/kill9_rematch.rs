@@ -11,11 +11,10 @@
 use std::time::Duration;
 
 use mailroom_tests::app::Backend;
-use mailroom_tests::capture_team::{ANN, CaptureTeam, Mail, directory_json, wait_until};
+use mailroom_tests::capture_team::{ANN, CaptureTeam, directory_with_pat, pat_update, wait_until};
 use mailroom_tests::fake_google::{Endpoint, NewMessage};
 use mailroom_tests::service::Service;
 use reqwest::StatusCode;
-use serde_json::json;
 
 const PAT_EMAILS: i64 = 60;
 const NEW_LP: i64 = 4;
@@ -36,18 +35,10 @@ async fn full_pat_emails(team: &CaptureTeam) -> i64 {
 async fn a_rematch_killed_half_way_then_restarted_does_everything_exactly_once(backend: Backend) {
     let team = CaptureTeam::start(backend).await;
     for n in 0..PAT_EMAILS {
-        let raw = Mail {
-            from: "pat@newlp.example",
-            to: &[ANN],
-            cc: &[],
-            subject: &format!("Pat update {n}"),
-            message_id: &format!("pat-{n}@newlp.example"),
-            in_reply_to: None,
-            references: &[],
-            date: &format!("2026-11-{:02}T{:02}:00:00Z", 1 + n / 24, n % 24),
-            body: "Numbers for the quarter.",
-        }
-        .render();
+        let raw = pat_update(
+            n,
+            &format!("2026-11-{:02}T{:02}:00:00Z", 1 + n / 24, n % 24),
+        );
         team.google.add_message_with(ANN, NewMessage::new(raw));
     }
     team.sync_both().await;
@@ -56,15 +47,9 @@ async fn a_rematch_killed_half_way_then_restarted_does_everything_exactly_once(b
         0,
         "Pat is unknown: metadata only"
     );
-    let mut dir = directory_json();
-    dir["investors"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"id": NEW_LP, "name": "New LP", "domains": []}));
-    dir["contacts"].as_array_mut().unwrap().push(
-        json!({"id": 40, "investor_id": NEW_LP, "name": "Pat", "emails": ["pat@newlp.example"]}),
-    );
-    let (status, body) = team.put(ANN, "/api/admin/directory", dir).await;
+    let (status, body) = team
+        .put(ANN, "/api/admin/directory", directory_with_pat())
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // 60 fetches of 50 ms each: the batch takes seconds.
     team.google.set_get_delay(Duration::from_millis(50));

@@ -10,7 +10,9 @@
 use std::time::Duration;
 
 use mailroom_tests::app::Backend;
-use mailroom_tests::capture_team::{ANN, BOB, CaptureTeam, Mail, bulk_message, directory_json};
+use mailroom_tests::capture_team::{
+    ANN, BOB, CaptureTeam, bulk_message, directory_with_pat, pat_update,
+};
 use mailroom_tests::fake_google::{Endpoint, NewMessage};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -21,18 +23,7 @@ const LATE: usize = 40;
 async fn sync_rematch_and_audit_share_one_quota(backend: Backend) {
     let team = CaptureTeam::start(backend).await;
     for n in 0..PAT {
-        let raw = Mail {
-            from: "pat@newlp.example",
-            to: &[ANN],
-            cc: &[],
-            subject: &format!("Pat update {n}"),
-            message_id: &format!("pat-{n}@newlp.example"),
-            in_reply_to: None,
-            references: &[],
-            date: "2026-11-20T09:00:00Z",
-            body: "Numbers for the quarter.",
-        }
-        .render();
+        let raw = pat_update(n, "2026-11-20T09:00:00Z");
         team.google.add_message_with(ANN, NewMessage::new(raw));
     }
     let (status, body) = team.sync_http(team.ann_box).await;
@@ -43,16 +34,9 @@ async fn sync_rematch_and_audit_share_one_quota(backend: Backend) {
     // Pat joins the directory (40 messages to fetch again) and 40 new
     // messages arrive (for the sync, and missing for the audit's repair);
     // Gmail's quota is on.
-    let mut dir = directory_json();
-    dir["investors"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"id": 4, "name": "New LP", "domains": []}));
-    dir["contacts"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"id": 40, "investor_id": 4, "name": "Pat", "emails": ["pat@newlp.example"]}));
-    let (status, body) = team.put(ANN, "/api/admin/directory", dir).await;
+    let (status, body) = team
+        .put(ANN, "/api/admin/directory", directory_with_pat())
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     for n in 0..LATE {
         team.google.add_message_with(ANN, bulk_message(n, ANN));

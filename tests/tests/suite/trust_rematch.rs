@@ -7,7 +7,9 @@
 use jiff::SignedDuration;
 use mailroom_domain::trust::{RematchConfig, StepOutcome};
 use mailroom_tests::app::Backend;
-use mailroom_tests::capture_team::{ANN, CaptureTeam, LEE, Mail, RematchReplica, directory_json};
+use mailroom_tests::capture_team::{
+    ANN, CaptureTeam, LEE, Mail, RematchReplica, directory_with_pat,
+};
 use mailroom_tests::fake_google::{Endpoint, NewMessage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -63,19 +65,6 @@ fn seed(team: &CaptureTeam) {
         "Cold B",
         "2026-11-18T09:00:00Z",
     );
-}
-
-fn widened_directory() -> Value {
-    let mut dir = directory_json();
-    dir["investors"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"id": NEW_LP, "name": "New LP", "domains": []}));
-    dir["contacts"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"id": 40, "investor_id": NEW_LP, "name": "Pat", "emails": [NEW_CONTACT]}));
-    dir
 }
 
 async fn jobs(team: &CaptureTeam) -> Value {
@@ -142,7 +131,7 @@ async fn a_contact_added_after_the_first_sync_is_rematched_exactly_once(backend:
     assert_eq!(jobs(&team).await[0]["state"], "done");
 
     let (status, body) = team
-        .put(ANN, "/api/admin/directory", widened_directory())
+        .put(ANN, "/api/admin/directory", directory_with_pat())
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let requested = jobs(&team).await;
@@ -220,7 +209,7 @@ async fn a_contact_added_after_the_first_sync_is_rematched_exactly_once(backend:
 
     // The same directory again widens nothing: no new run, nothing changes.
     let (status, body) = team
-        .put(ANN, "/api/admin/directory", widened_directory())
+        .put(ANN, "/api/admin/directory", directory_with_pat())
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(jobs(&team).await, done);
@@ -232,7 +221,7 @@ async fn removing_a_never_log_entry_rematches_its_mail(backend: Backend) {
     let team = CaptureTeam::start(backend).await;
     seed(&team);
     let (status, body) = team
-        .put(ANN, "/api/admin/directory", widened_directory())
+        .put(ANN, "/api/admin/directory", directory_with_pat())
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (status, body) = team
@@ -309,7 +298,7 @@ async fn a_slow_step_ends_by_half_its_lease_and_the_next_goes_on(backend: Backen
     let app_rematch = team.app.state.rematch.clone().expect("Gmail is configured");
     app_rematch.run_to_end(100).await.unwrap();
     let (status, body) = team
-        .put(ANN, "/api/admin/directory", widened_directory())
+        .put(ANN, "/api/admin/directory", directory_with_pat())
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 

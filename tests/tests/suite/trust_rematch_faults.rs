@@ -11,7 +11,9 @@ use std::time::Duration;
 use jiff::SignedDuration;
 use mailroom_domain::trust::{RematchConfig, StepOutcome};
 use mailroom_tests::app::Backend;
-use mailroom_tests::capture_team::{ANN, BOB, CaptureTeam, Mail, RematchReplica, directory_json};
+use mailroom_tests::capture_team::{
+    ANN, BOB, CaptureTeam, Mail, RematchReplica, directory_with_pat,
+};
 use mailroom_tests::fake_google::{FakeMessageRef, NewMessage};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -57,22 +59,9 @@ fn pat_message(team: &CaptureTeam, n: u32, mailboxes: &[&str]) -> Vec<FakeMessag
         .collect()
 }
 
-fn widened_directory() -> Value {
-    let mut dir = directory_json();
-    dir["investors"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"id": NEW_LP, "name": "New LP", "domains": []}));
-    dir["contacts"]
-        .as_array_mut()
-        .unwrap()
-        .push(json!({"id": 40, "investor_id": NEW_LP, "name": "Pat", "emails": [PAT]}));
-    dir
-}
-
 async fn widen(team: &CaptureTeam) {
     let (status, body) = team
-        .put(ANN, "/api/admin/directory", widened_directory())
+        .put(ANN, "/api/admin/directory", directory_with_pat())
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
@@ -240,7 +229,7 @@ async fn an_email_that_keeps_failing_backs_off_then_is_skipped(backend: Backend)
     team.google.add_user(ANN);
     let (status, body) = team
         .put(ANN, "/api/admin/directory", {
-            let mut dir = widened_directory();
+            let mut dir = directory_with_pat();
             dir["contacts"][3]["emails"]
                 .as_array_mut()
                 .unwrap()
