@@ -258,7 +258,8 @@ impl AccountsApi {
         let mailbox = address("email_address", &body.0.email_address)?;
         let entries = state.trust.never_log_entries().await?;
         if let Some(why) = mailroom_domain::trust::mailbox_refusal(&mailbox, &entries) {
-            return Err(ApiError::unprocessable(ErrorCode::Invalid, why).into());
+            // Refused for what is stored (the never-log list): a conflict.
+            return Err(ApiError::conflict(why).into());
         }
         Ok(AccountCreated::Created(Json(entry(
             state.store.create_account(&user, &mailbox).await?,

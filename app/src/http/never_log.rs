@@ -154,7 +154,7 @@ impl NeverLogApi {
     /// Adds an address or domain: the content already stored for its mail
     /// is erased, its links and pending proposals removed (approved
     /// activities stay unless `purge_activities`), and its future mail is
-    /// kept as metadata only. The fund's own addresses are refused with 422:
+    /// kept as metadata only. The fund's own addresses are refused with 409:
     /// a captured mailbox, an address or domain at an internal domain
     /// (`CRM_INTERNAL_DOMAINS`, or a subdomain), or a domain covering either.
     #[oai(
@@ -185,9 +185,9 @@ impl NeverLogApi {
         )
         .await
         .map_err(|e| match e {
-            NeverLogError::Refused(reason) => {
-                ApiError::unprocessable(ErrorCode::Unprocessable, reason)
-            }
+            // The refusal depends on the service's state (its mailboxes and
+            // internal domains), not on the request alone: a conflict.
+            NeverLogError::Refused(reason) => ApiError::conflict(reason),
             NeverLogError::Store(e) => e.into(),
         })?;
         tracing::info!(

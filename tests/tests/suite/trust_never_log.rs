@@ -447,7 +447,8 @@ async fn the_api_adds_lists_and_removes_entries_with_exact_statuses(db: &TestDb)
         Some(json!({"user_email": "admin@fund.com", "email_address": "Admin@Home.example"})),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "conflict", "{body}");
     let message = body["message"].as_str().unwrap();
     assert!(
         message.contains("never-log entry home.example"),
@@ -517,8 +518,8 @@ async fn the_funds_own_addresses_are_refused_with_422_and_nothing_is_purged(db: 
             Some(json!({"value": value, "purge_activities": true})),
         )
         .await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}: {body}");
-        assert_eq!(body["error"], "unprocessable", "{value}: {body}");
+        assert_eq!(status, StatusCode::CONFLICT, "{value}: {body}");
+        assert_eq!(body["error"], "conflict", "{value}: {body}");
         let message = body["message"].as_str().unwrap();
         assert!(message.contains(says), "{value}: {message}");
         assert!(message.contains("own mail"), "{value}: {message}");
