@@ -16,6 +16,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
+use crate::http::paging::{List, hex};
+
 /// Any text without a NUL.
 const NO_NUL: &str = r"^[^\x00]*$";
 /// Text with at least one character that is not white space, and no NUL.
@@ -49,33 +51,30 @@ const PATTERNS: &[(&str, &str, &str)] = &[
     ("NewNeverLogEntry", "value", ADDRESS_OR_DOMAIN),
 ];
 
-/// `(operationId, list tag)`: the list each `cursor` parameter pages.
-const CURSORS: &[(&str, &str)] = &[
-    ("listEmailActivity", "activity"),
-    ("listProposals", "proposals"),
-    ("listDigestSends", "digest_sends"),
-    ("listEmailAccountErrors", "capture_errors"),
-    ("listDrafts", "drafts"),
-    ("listEmailAccounts", "accounts"),
-    ("listActivityInvestors", "investors"),
-    ("listNeverLog", "never_log"),
-    ("listJobs", "jobs"),
+/// `(operationId, list)`: the list each `cursor` parameter pages.
+const CURSORS: &[(&str, List)] = &[
+    ("listEmailActivity", List::Activity),
+    ("listProposals", List::Proposals),
+    ("listDigestSends", List::DigestSends),
+    ("listEmailAccountErrors", List::CaptureErrors),
+    ("listDrafts", List::Drafts),
+    ("listEmailAccounts", List::Accounts),
+    ("listActivityInvestors", List::Investors),
+    ("listNeverLog", List::NeverLog),
+    ("listJobs", List::Jobs),
 ];
 
 /// The pattern of a cursor of `list`, hex-encoded, with the bounds under
 /// which it decodes: `<list>:<microseconds>:<id>` for lists by time,
 /// `<list>:<id>` for lists by id.
-fn cursor_pattern(list: &str) -> String {
-    let tag: String = list.bytes().map(|b| format!("{b:02x}")).collect();
-    if ID_ORDERED.contains(&list) {
+fn cursor_pattern(list: List) -> String {
+    let tag = hex(list.tag());
+    if list.by_id() {
         format!("^{tag}3a(?:2d)?(?:3[0-9]){{1,18}}$")
     } else {
         format!("^{tag}3a(?:2d)?(?:3[0-9]){{1,16}}3a(?:3[0-9]){{1,18}}$")
     }
 }
-
-/// The lists ordered by id rather than by time.
-const ID_ORDERED: &[&str] = &["accounts", "investors", "never_log", "jobs"];
 
 /// Applies the rules of the module documentation to `doc`.
 pub fn describe_inputs(doc: &mut Value) {
@@ -134,7 +133,7 @@ pub fn describe_inputs(doc: &mut Value) {
                 let is_cursor = param["name"] == "cursor";
                 let schema = &mut param["schema"];
                 if is_cursor && let Some((_, list)) = CURSORS.iter().find(|(op, _)| *op == id) {
-                    schema["pattern"] = json!(cursor_pattern(list));
+                    schema["pattern"] = json!(cursor_pattern(*list));
                 }
                 if schema["type"] == "string" && schema.get("format").is_none() {
                     no_nul(schema);

@@ -33,7 +33,8 @@ pub enum List {
 }
 
 impl List {
-    fn tag(self) -> &'static str {
+    /// The list's name inside its cursors.
+    pub(crate) fn tag(self) -> &'static str {
         match self {
             List::Activity => "activity",
             List::Proposals => "proposals",
@@ -45,6 +46,15 @@ impl List {
             List::NeverLog => "never_log",
             List::Jobs => "jobs",
         }
+    }
+
+    /// Whether the list goes by id (its cursor is `<list>:<id>`) rather
+    /// than by time (`<list>:<microseconds>:<id>`).
+    pub(crate) fn by_id(self) -> bool {
+        matches!(
+            self,
+            List::Accounts | List::Investors | List::NeverLog | List::Jobs
+        )
     }
 }
 
@@ -86,6 +96,7 @@ pub fn page_by_id<T>(
     limit: Option<u32>,
     cursor: Option<&str>,
 ) -> Result<(Vec<T>, Option<String>), ApiError> {
+    debug_assert!(list.by_id(), "{list:?} is paged by time");
     let limit = checked_limit(limit)? as usize;
     let after = cursor.map(|c| decode_id(list, c)).transpose()?;
     items.sort_by_key(|item| id(item));
@@ -119,7 +130,8 @@ fn encode(list: List, k: Keyset) -> String {
     ))
 }
 
-fn hex(plain: &str) -> String {
+/// Hex of `plain`'s bytes: cursors are opaque to clients.
+pub(crate) fn hex(plain: &str) -> String {
     plain.bytes().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -155,20 +167,19 @@ fn decode_id(list: List, cursor: &str) -> Result<i64, ApiError> {
 }
 
 fn decode(list: List, cursor: &str) -> Result<Keyset, ApiError> {
-    let bad = bad_cursor;
     let plain = unhex(cursor)?;
     let mut parts = plain.split(':');
     let (Some(tag), Some(micros), Some(id), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(bad());
+        return Err(bad_cursor());
     };
     if tag != list.tag() {
-        return Err(bad());
+        return Err(bad_cursor());
     }
-    let micros: i64 = micros.parse().map_err(|_| bad())?;
-    let id: i64 = id.parse().map_err(|_| bad())?;
-    let at = jiff::Timestamp::from_microsecond(micros).map_err(|_| bad())?;
+    let micros: i64 = micros.parse().map_err(|_| bad_cursor())?;
+    let id: i64 = id.parse().map_err(|_| bad_cursor())?;
+    let at = jiff::Timestamp::from_microsecond(micros).map_err(|_| bad_cursor())?;
     Ok(Keyset { at, id })
 }
 
